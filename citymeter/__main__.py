@@ -1,0 +1,5 @@
+"""Allow `python -m citymeter`."""
+
+from citymeter.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""Accounts: users and roles, browser sessions, API tokens and the audit log."""

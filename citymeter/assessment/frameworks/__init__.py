@@ -1,0 +1,1 @@
+"""Frameworks shipped with CityMeter (`citymeter frameworks list`)."""

@@ -1,0 +1,573 @@
+"""MQTT subscribe: topics mapped to entity types, stored with QoS 1 and acknowledged after commit.
+
+A source of kind "mqtt" has a config like
+
+    {
+      "url": "mqtt://127.0.0.1:1883",          # mqtt://user:password@host:port
+      "protocol": "5",                          # "5" or "3.1.1"
+      "topics": [
+        {"pattern": "citymeter/{district}/air/{station}", "type": "AirQualityStation",
+         "id": "{station}"},
+        {"pattern": "sensors/parking/{lot}", "type": "ParkingLot",
+         "attributes": {"occ": "occupied", "cap": "capacity"}}
+      ]
+    }
+
+Each `{name}` segment of a pattern matches one topic level (MQTT's `+`); `id` builds the entity's
+local id from those names (default: the last one). The payload is a JSON object of attribute
+values, with optional `observedAt` (ISO 8601 with a time zone; default: when it arrived),
+`location` ({"lat", "lon"} or a GeoJSON Point) and `name`. `attributes` renames payload keys to
+attribute names and then only those keys are read.
+
+Nothing is lost across restarts: the client id is fixed per source, the session is persistent
+(MQTT 3.1.1 clean_session=False; MQTT 5 clean_start=False with a session expiry), messages are
+subscribed at QoS 1 and each is acknowledged only after the transaction storing it (or its dead
+letter) has committed. A message that was stored but not yet acknowledged when the connection
+dropped is delivered again and counted as a duplicate: ingest is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citymeter.connectors.base import BaseConnector, ConnectorContext, ConnectorResult, Mode
+from citymeter.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "mqtt"
+DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600
+# How many unacknowledged QoS 1 messages the broker may send at once (MQTT 5 Receive Maximum).
+DEFAULT_RECEIVE_MAXIMUM = 2000
+_VARIABLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_TIME_KEYS = ("observedAt", "observed_at", "ts", "time")
+_RESERVED = {*_TIME_KEYS, "location", "lat", "lon", "name"}
+
+
+class MalformedMessage(ValueError):
+    """A message that cannot become a reading; it goes to the dead-letter table."""
+
+
+@dataclass(frozen=True)
+class TopicRoute:
+    """One topic pattern and what its messages become."""
+
+    pattern: str
+    entity_type: str
+    id_template: str
+    attributes: Mapping[str, str] | None = None
+    levels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, raw: Any, position: int) -> TopicRoute:
+        where = f"topics[{position}]"
+        if not isinstance(raw, Mapping):
+            raise InvalidInput(f"{where} must be an object with pattern and type.")
+        unknown = set(raw) - {"pattern", "type", "id", "attributes"}
+        if unknown:
+            raise InvalidInput(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+        pattern, entity_type = raw.get("pattern"), raw.get("type")
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise InvalidInput(
+                f"{where}.pattern is missing (e.g. citymeter/{{district}}/air/{{id}})."
+            )
+        if not isinstance(entity_type, str) or not entity_type:
+            raise InvalidInput(f"{where}.type is missing (an entity type, e.g. AirQualityStation).")
+        levels = tuple(pattern.strip().split("/"))
+        names: list[str] = []
+        for level in levels:
+            if "+" in level or "#" in level:
+                raise InvalidInput(
+                    f"{where}.pattern: write {{name}} for a level that varies, not {level!r}."
+                )
+            match = _VARIABLE.match(level)
+            if match:
+                names.append(match.group(1))
+            elif "{" in level or "}" in level or not level:
+                raise InvalidInput(f"{where}.pattern has an unusable level {level!r}.")
+        id_template = raw.get("id") or (f"{{{names[-1]}}}" if names else None)
+        if not isinstance(id_template, str):
+            raise InvalidInput(
+                f'{where} needs an id template (e.g. "{{station}}") when its pattern has no '
+                "{name} level."
+            )
+        for used in re.findall(r"\{([^}]*)\}", id_template):
+            if used not in names:
+                raise InvalidInput(f"{where}.id uses {{{used}}}, which the pattern does not have.")
+        attributes = raw.get("attributes")
+        if attributes is not None and (
+            not isinstance(attributes, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in attributes.items())
+        ):
+            raise InvalidInput(f"{where}.attributes maps payload keys to attribute names.")
+        return cls(
+            pattern=pattern.strip(),
+            entity_type=entity_type,
+            id_template=id_template,
+            attributes=dict(attributes) if attributes is not None else None,
+            levels=levels,
+        )
+
+    @property
+    def subscription(self) -> str:
+        """The MQTT topic filter: each {name} level becomes `+`."""
+        return "/".join("+" if _VARIABLE.match(level) else level for level in self.levels)
+
+    def match(self, topic: str) -> dict[str, str] | None:
+        parts = topic.split("/")
+        if len(parts) != len(self.levels):
+            return None
+        values: dict[str, str] = {}
+        for level, part in zip(self.levels, parts, strict=True):
+            variable = _VARIABLE.match(level)
+            if variable:
+                values[variable.group(1)] = part
+            elif level != part:
+                return None
+        return values
+
+    def to_reading(
+        self, topic: str, values: Mapping[str, str], body: Any, now: dt.datetime
+    ) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise MalformedMessage(
+                f"the payload on {topic} is JSON but not an object of attribute values"
+            )
+        at = now
+        for key in _TIME_KEYS:
+            if key in body:
+                at = _parse_time(body[key], key)
+                break
+        reading: dict[str, Any] = {
+            "type": self.entity_type,
+            "id": self.id_template.format(**values),
+            "observed_at": at,
+        }
+        location = _location(body)
+        if location is not None:
+            reading["location"] = location
+        if "name" in body:
+            reading["name"] = body["name"]
+        attrs: dict[str, Any] = {}
+        if self.attributes is not None:
+            for key, attribute in self.attributes.items():
+                if key in body:
+                    attrs[attribute] = body[key]
+        else:
+            attrs = {k: v for k, v in body.items() if k not in _RESERVED}
+        reading["attrs"] = attrs
+        return reading
+
+
+def _parse_time(value: Any, key: str) -> dt.datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC)  # seconds since the epoch
+    if not isinstance(value, str):
+        raise MalformedMessage(f"{key} must be an ISO 8601 time, not {value!r}")
+    try:
+        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedMessage(f"{key} {value!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise MalformedMessage(f"{key} {value!r} has no time zone (add Z or +09:00)")
+    return at
+
+
+def _location(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    raw = body.get("location")
+    if raw is None and "lat" in body and "lon" in body:
+        raw = {"lat": body["lat"], "lon": body["lon"]}
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping) and raw.get("type") == "Point":
+        coordinates = raw.get("coordinates")
+        if isinstance(coordinates, list) and len(coordinates) >= 2:
+            return {"lon": coordinates[0], "lat": coordinates[1]}
+        raise MalformedMessage("location is a GeoJSON Point without [lon, lat] coordinates")
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    raise MalformedMessage('location must be {"lat": …, "lon": …} or a GeoJSON Point')
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    protocol: str
+    client_id: str
+    session_expiry_s: int
+    receive_maximum: int
+    routes: tuple[TopicRoute, ...]
+    batch_size: int = 500
+    batch_ms: int = 20
+    keepalive_s: int = 30
+
+
+def parse_url(url: str) -> tuple[str, int, str | None, str | None]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise InvalidInput(
+            f"MQTT url {url!r} must start with mqtt:// (e.g. mqtt://127.0.0.1:1883)."
+        )
+    if not parts.hostname:
+        raise InvalidInput(f"MQTT url {url!r} names no host.")
+    try:
+        port = parts.port or 1883
+    except ValueError:
+        raise InvalidInput(f"MQTT url {url!r} has an unusable port.") from None
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return parts.hostname, port, user, password
+
+
+def parse_config(config: Mapping[str, Any], source_code: str = "source") -> MqttConfig:
+    """The checked config of an MQTT source (see the module docstring)."""
+    known = {
+        "url",
+        "protocol",
+        "client_id",
+        "session_expiry_s",
+        "receive_maximum",
+        "topics",
+        "batch_size",
+        "batch_ms",
+        "keepalive_s",
+    }
+    unknown = set(config) - known
+    if unknown:
+        raise InvalidInput(
+            f"Unknown MQTT config keys: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))})."
+        )
+    url = config.get("url")
+    if not isinstance(url, str):
+        raise InvalidInput("An MQTT source needs a url, e.g. mqtt://127.0.0.1:1883.")
+    host, port, username, password = parse_url(url)
+    protocol = str(config.get("protocol", "5"))
+    if protocol not in ("5", "3.1.1"):
+        raise InvalidInput(f'protocol must be "5" or "3.1.1", not {protocol!r}.')
+    topics = config.get("topics")
+    if not isinstance(topics, Sequence) or isinstance(topics, str) or not topics:
+        raise InvalidInput("An MQTT source needs topics: a list of {pattern, type} objects.")
+    routes = tuple(TopicRoute.from_config(raw, i) for i, raw in enumerate(topics))
+
+    def _int(name: str, default: int, low: int, high: int) -> int:
+        value = config.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(f"{name} must be a whole number from {low} to {high}.")
+        return value
+
+    client_id = config.get("client_id") or f"citymeter-{source_code}"
+    if not isinstance(client_id, str) or len(client_id) > 128:
+        raise InvalidInput("client_id must be text of at most 128 characters.")
+    return MqttConfig(
+        host=host,
+        port=port,
+        username=username,
+        password=password,
+        protocol=protocol,
+        client_id=client_id,
+        session_expiry_s=_int("session_expiry_s", DEFAULT_SESSION_EXPIRY_S, 60, 2**32 - 1),
+        receive_maximum=_int("receive_maximum", DEFAULT_RECEIVE_MAXIMUM, 1, 65535),
+        routes=routes,
+        batch_size=_int("batch_size", 500, 1, 10_000),
+        batch_ms=_int("batch_ms", 20, 0, 5_000),
+        keepalive_s=_int("keepalive_s", 30, 5, 3600),
+    )
+
+
+def message_to_reading(
+    routes: Sequence[TopicRoute], topic: str, payload: bytes, now: dt.datetime
+) -> dict[str, Any]:
+    """The reading a message carries; MalformedMessage (with the reason) when there is none."""
+    for route in routes:
+        values = route.match(topic)
+        if values is None:
+            continue
+        try:
+            body = json.loads(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise MalformedMessage(f"the payload on {topic} is not UTF-8 text") from None
+        except ValueError as exc:
+            raise MalformedMessage(f"the payload on {topic} is not JSON: {exc}") from None
+        return route.to_reading(topic, values, body, now)
+    raise MalformedMessage(f"no topic pattern of this source matches {topic}")
+
+
+@dataclass
+class _Inbound:
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    received_at: dt.datetime
+
+
+@dataclass
+class MqttStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    acked: int = 0
+    batches: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def store_messages(
+    session: Session,
+    messages: Sequence[_Inbound],
+    routes: Sequence[TopicRoute],
+    *,
+    source: Any = None,
+    city: Any = None,
+) -> tuple[int, int, int]:
+    """Store a batch of messages in `session`: (stored, duplicates, dead-lettered).
+
+    One bad message never holds back the others: malformed ones are dead-lettered here, and the
+    readings ingest refuses are dead-lettered by ingest while the rest are stored.
+    """
+    from citymeter.entities.ingest import ingest_readings, record_dead_letter
+
+    readings: list[dict[str, Any]] = []
+    dead = 0
+    for message in messages:
+        try:
+            readings.append(
+                message_to_reading(routes, message.topic, message.payload, message.received_at)
+            )
+        except MalformedMessage as exc:
+            record_dead_letter(
+                session,
+                channel=CHANNEL,
+                reason=str(exc),
+                payload={
+                    "topic": message.topic,
+                    "payload": message.payload.decode("utf-8", "replace"),
+                },
+                source=source,
+            )
+            dead += 1
+    stored = duplicates = 0
+    while readings:
+        outcome = ingest_readings(session, readings, city=city, source=source, channel=CHANNEL)
+        if not outcome.errors:
+            stored += outcome.accepted
+            duplicates += outcome.duplicates
+            break
+        refused = {error.index for error in outcome.errors}
+        dead += len(refused)
+        readings = [r for i, r in enumerate(readings) if i not in refused]
+    return stored, duplicates, dead
+
+
+class MqttConnector(BaseConnector):
+    """Subscribes to an MQTT broker and stores what arrives (a "stream" connector)."""
+
+    mode: ClassVar[Mode] = "stream"
+
+    def __init__(self) -> None:
+        self.stats = MqttStats()
+        self._client: Any = None
+        self._inbox: queue.Queue[_Inbound] = queue.Queue()
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.config: MqttConfig | None = None
+
+    def check_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        config = super().check_config(config)
+        parse_config(config)
+        return config
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def start(self, ctx: ConnectorContext) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        cfg = parse_config(ctx.config, ctx.source_code)
+        self.config = cfg
+        self._ctx = ctx
+        v5 = cfg.protocol == "5"
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if cfg.username:
+            client.username_pw_set(cfg.username, cfg.password)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._client = client
+        self._stopping.clear()
+        self._worker = threading.Thread(
+            target=self._work, name=f"citymeter-mqtt-{ctx.source_code}", daemon=True
+        )
+        self._worker.start()
+        if v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = cfg.session_expiry_s
+            properties.ReceiveMaximum = cfg.receive_maximum
+            client.connect_async(
+                cfg.host, cfg.port, cfg.keepalive_s, clean_start=False, properties=properties
+            )
+        else:
+            client.connect_async(cfg.host, cfg.port, cfg.keepalive_s)
+        client.loop_start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+            self._worker = None
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+            with contextlib.suppress(Exception):
+                self._client.loop_stop()
+            self._client = None
+        self.connected.clear()
+
+    # -- paho callbacks (paho's network thread) ------------------------------------------------
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._error(f"the MQTT broker refused the connection: {reason}")
+            return
+        with self._lock:
+            self._generation += 1
+        self.stats.connects += 1
+        assert self.config is not None
+        client.subscribe([(route.subscription, 1) for route in self.config.routes])
+        self.connected.set()
+        log.info(
+            "mqtt %s: connected (session present: %s)",
+            self.config.client_id,
+            getattr(flags, "session_present", None),
+        )
+
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        self.connected.clear()
+        self.stats.disconnects += 1
+        if not self._stopping.is_set():
+            self._error(f"lost the connection to the MQTT broker ({reason}); reconnecting")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self.stats.received += 1
+        self._inbox.put(
+            _Inbound(
+                generation=self._generation,
+                mid=message.mid,
+                qos=message.qos,
+                topic=message.topic,
+                payload=bytes(message.payload),
+                received_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    def _error(self, message: str) -> None:
+        log.warning("mqtt: %s", message)
+        self.stats.errors.append(message)
+        del self.stats.errors[:-20]
+        with contextlib.suppress(Exception):
+            self._ctx.report_error(message)
+
+    # -- the worker: batch, store, commit, then acknowledge ------------------------------------
+    def _next_batch(self, cfg: MqttConfig) -> list[_Inbound]:
+        try:
+            first = self._inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + cfg.batch_ms / 1000
+        while len(batch) < cfg.batch_size:
+            try:
+                batch.append(self._inbox.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        return batch
+
+    def _work(self) -> None:
+        assert self.config is not None
+        cfg = self.config
+        backoff = 0.5
+        batch: list[_Inbound] = []
+        while not self._stopping.is_set():
+            if not batch:
+                batch = self._next_batch(cfg)
+                if not batch:
+                    continue
+            try:
+                stored, duplicates, dead = self._store(batch)
+            except Exception as exc:  # the database is down: keep the batch, retry
+                self._error(f"could not store {len(batch)} MQTT messages: {exc}")
+                if self._stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            self._ack(batch)
+            self.stats.stored += stored
+            self.stats.duplicates += duplicates
+            self.stats.dead_lettered += dead
+            self.stats.batches += 1
+            with contextlib.suppress(Exception):
+                self._ctx.report(
+                    ConnectorResult(
+                        records_in=len(batch), accepted=stored + duplicates, rejected=dead
+                    )
+                )
+            batch = []
+
+    def _store(self, batch: Sequence[_Inbound]) -> tuple[int, int, int]:
+        from citymeter.places.models import City
+        from citymeter.sources.models import Source
+
+        assert self.config is not None
+        with self._ctx.sessions() as session, session.begin():
+            source = session.scalar(select(Source).where(Source.code == self._ctx.source_code))
+            city = None
+            if self._ctx.city:
+                city = session.scalar(select(City).where(City.code == self._ctx.city))
+            return store_messages(session, batch, self.config.routes, source=source, city=city)
+
+    def _ack(self, batch: Sequence[_Inbound]) -> None:
+        client = self._client
+        if client is None:
+            return
+        for message in batch:
+            if message.qos == 0:
+                continue
+            if message.generation != self._generation:
+                # Received on an older connection: the broker sends it again; ingest dedupes it.
+                continue
+            client.ack(message.mid, message.qos)
+            self.stats.acked += 1

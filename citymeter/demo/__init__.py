@@ -1,0 +1,1 @@
+"""The synthetic demo city: seeded geography, population and monthly statistics, and its build."""

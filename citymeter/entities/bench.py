@@ -1,0 +1,220 @@
+"""Timing the HTTP push of readings through the real app (uvicorn in a thread, httpx client)
+against a raw sqlite3 `executemany` of the same points, for `citymeter bench ingest-http`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import resource
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy.orm import Session
+
+from citymeter.accounts import service as accounts
+from citymeter.accounts.permissions import SYSTEM_VIEWER
+from citymeter.db import migrate
+from citymeter.db.engine import make_engine
+from citymeter.places import service as places
+from citymeter.settings import Settings
+from citymeter.web.app import create_app
+
+ATTRS = ("pm10", "pm25", "no2", "o3")
+# A 0.4° × 0.2° city split into 4 × 4 district squares, around Seoul.
+WEST, SOUTH, STEP_LON, STEP_LAT, SIDE = 126.8, 37.4, 0.1, 0.05, 4
+
+
+@dataclass(frozen=True)
+class IngestBenchResult:
+    readings: int
+    points: int
+    batches: int
+    batch_size: int
+    seconds: float
+    p95_ms: float
+    baseline_seconds: float
+    peak_mb: float
+    accepted: int
+    duplicates: int
+    rejected: int
+    backend: str
+
+    @property
+    def per_second(self) -> float:
+        return self.readings / self.seconds
+
+    @property
+    def baseline_per_second(self) -> float:
+        return self.readings / self.baseline_seconds
+
+
+def _box(west: float, south: float) -> dict[str, Any]:
+    east, north = west + STEP_LON, south + STEP_LAT
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _prepare(session: Session) -> str:
+    city = places.create_city(session, SYSTEM_VIEWER, code="bench", name="Bench City")
+    root = places.root_area_of(session, city)
+    for i in range(SIDE * SIDE):
+        west, south = WEST + (i % SIDE) * STEP_LON, SOUTH + (i // SIDE) * STEP_LAT
+        places.add_area(
+            session,
+            None,
+            city=city,
+            code=f"D{i:02d}",
+            level="district",
+            name=f"District {i}",
+            parent=root,
+            boundary=_box(west, south),
+        )
+    accounts.create_user(
+        session, SYSTEM_VIEWER, username="bench", role="data_steward", password=None
+    )
+    _row, secret = accounts.create_token(session, SYSTEM_VIEWER, "bench", "ingest bench")
+    return secret
+
+
+def make_readings(stations: int, steps: int, seed: int = 7) -> list[dict[str, Any]]:
+    """`stations` stations inside the city, `steps` readings each a minute apart."""
+    rng = random.Random(seed)
+    start = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    spots = [
+        {
+            "lat": round(SOUTH + rng.random() * STEP_LAT * SIDE * 0.999, 5),
+            "lon": round(WEST + rng.random() * STEP_LON * SIDE * 0.999, 5),
+        }
+        for _ in range(stations)
+    ]
+    readings = []
+    for step in range(steps):
+        at = (start + dt.timedelta(minutes=step)).isoformat()
+        for station in range(stations):
+            readings.append(
+                {
+                    "type": "AirQualityStation",
+                    "id": f"bench-{station}",
+                    "observed_at": at,
+                    "attrs": {
+                        "pm10": round(rng.uniform(5, 150), 1),
+                        "pm25": round(rng.uniform(2, 80), 1),
+                        "no2": round(rng.uniform(0, 0.1), 4),
+                        "o3": round(rng.uniform(0, 0.1), 4),
+                    },
+                    "location": spots[station],
+                }
+            )
+    return readings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raw_baseline(readings: list[dict[str, Any]], folder: Path) -> float:
+    """Seconds for sqlite3 alone to store the same points into a table with the same unique key."""
+    rows: list[tuple[int, str, str, float]] = []
+    ids: dict[str, int] = {}
+    for item in readings:
+        entity = ids.setdefault(item["id"], len(ids) + 1)
+        at = item["observed_at"]
+        rows.extend((entity, name, at, item["attrs"][name]) for name in ATTRS)
+    connection = sqlite3.connect(folder / "baseline.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE point (id INTEGER PRIMARY KEY, entity_pk INTEGER, attr TEXT, "
+        "observed_at TEXT, value REAL, UNIQUE (entity_pk, attr, observed_at))"
+    )
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany(
+        "INSERT INTO point (entity_pk, attr, observed_at, value) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        rows,
+    )
+    connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
+def run(
+    *,
+    stations: int = 500,
+    steps: int = 120,
+    batch_size: int = 5000,
+    database_url: str | None = None,
+) -> IngestBenchResult:
+    """Push stations × steps readings (4 numeric attributes each) in batches over HTTP."""
+    with tempfile.TemporaryDirectory(prefix="citymeter-bench-") as tmp:
+        folder = Path(tmp)
+        url = database_url or f"sqlite:///{folder / 'bench.db'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with Session(engine) as session, session.begin():
+            secret = _prepare(session)
+        readings = make_readings(stations, steps)
+        bodies = [
+            json.dumps({"readings": readings[i : i + batch_size]}).encode()
+            for i in range(0, len(readings), batch_size)
+        ]
+        settings = Settings(data_dir=folder / "data", secret_key="bench", max_upload_mb=256)
+        app = create_app(settings, engine)
+        port = _free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            while not server.started:
+                time.sleep(0.02)
+            headers = {
+                "Authorization": f"Bearer {secret}",
+                "Content-Type": "application/json",
+            }
+            latencies: list[float] = []
+            totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+                started = time.perf_counter()
+                for body in bodies:
+                    sent = time.perf_counter()
+                    answer = client.post("/api/v1/ingest/readings", content=body, headers=headers)
+                    latencies.append((time.perf_counter() - sent) * 1000)
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text}")
+                    for key in totals:
+                        totals[key] += int(answer.json()[key])
+                seconds = time.perf_counter() - started
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            engine.dispose()
+        baseline = raw_baseline(readings, folder)
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return IngestBenchResult(
+        readings=len(readings),
+        points=len(readings) * len(ATTRS),
+        batches=len(bodies),
+        batch_size=batch_size,
+        seconds=seconds,
+        p95_ms=p95,
+        baseline_seconds=baseline,
+        peak_mb=peak_mb,
+        backend=engine.dialect.name,
+        **totals,
+    )

@@ -1,0 +1,582 @@
+"""Ingest readings into the entity store: validate all, then store all or nothing.
+
+A batch is checked whole before anything is written. If any reading is invalid the batch is
+refused: each invalid reading becomes a dead letter (reason and raw payload) and nothing else is
+stored. The dead letters are the only writes of a refused batch, so they survive: the caller
+commits as usual (the HTTP route answers 422 *without* raising, so its transaction commits). The
+writes of an accepted batch run inside a SAVEPOINT; if the database refuses them midway, only the
+savepoint rolls back, and the batch is dead-lettered and reported refused instead.
+
+Storing a reading upserts its entity, appends its numeric values to the attribute history (the
+same reading twice is stored once and counted as a duplicate), keeps the hour/day roll-ups in step,
+resolves the location to its area and district, and publishes an "entity.updated" live event per
+changed entity once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from citymeter.accounts.permissions import Viewer
+from citymeter.db.base import utcnow
+from citymeter.entities.history import record_points
+from citymeter.entities.models import DeadLetter, Entity
+from citymeter.entities.types import AttributeSpec, EntityType, find_entity_type, known_type_names
+from citymeter.errors import InvalidInput
+from citymeter.live.events import LiveEvent, publish_after_commit
+from citymeter.places.locator import AreaLocator, cached_locator
+from citymeter.places.models import City
+from citymeter.settings import get_settings
+from citymeter.sources.models import Source
+
+URN_PREFIX = "urn:ngsi-ld:"
+_SPACE = re.compile(r"\s")
+MAX_PAYLOAD_CHARS = 200_000
+_IN_CHUNK = 500
+
+AttrValue = float | int | str | bool | None
+
+
+class ReadingLocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Reading(BaseModel):
+    """One observation of one entity: some attribute values at one time, maybe a position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity_id: str | None = Field(
+        default=None, description="URN; built as urn:ngsi-ld:<type>:<id> when absent."
+    )
+    type: str
+    id: str | None = Field(default=None, description="The sender's local id of the entity.")
+    observed_at: AwareDatetime
+    attrs: dict[str, AttrValue] = Field(default_factory=dict)
+    location: ReadingLocation | None = None
+    name: str | None = None
+
+
+class ItemError(BaseModel):
+    """Why one reading of a batch was refused."""
+
+    index: int
+    reason: str
+    entity_id: str | None = None
+    dead_letter_id: int | None = None
+
+
+class IngestResult(BaseModel):
+    """What became of a batch: received = accepted + duplicates + rejected."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    dead_letter_ids: list[int] = Field(default_factory=list)
+    entity_ids: list[str] = Field(default_factory=list)
+    errors: list[ItemError] = Field(default_factory=list)
+
+    @property
+    def received(self) -> int:
+        return self.accepted + self.duplicates + self.rejected
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors)
+
+
+@dataclass
+class _Valid:
+    """A reading that passed every check, ready to store."""
+
+    index: int
+    entity_id: str
+    entity_type: EntityType
+    at: dt.datetime
+    attrs: dict[str, AttrValue]
+    name: str | None
+    lat: float | None = None
+    lon: float | None = None
+    area_id: int | None = None
+    district_id: int | None = None
+    city_id: int | None = None
+
+
+@dataclass
+class _Context:
+    """What the checks of one batch share: the city and its locator, the entities already known."""
+
+    session: Session
+    city: City | None
+    now: dt.datetime
+    tolerance: dt.timedelta
+    existing: dict[str, Entity] = field(default_factory=dict)
+    locator: AreaLocator | None = None
+    locator_error: str | None = None
+    located: dict[tuple[float, float], tuple[int, int | None] | None] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4096)
+def iso_utc(at: dt.datetime) -> str:
+    """NGSI-LD's form of a time: UTC with a Z, milliseconds only when there are any."""
+    at = at.astimezone(dt.UTC)
+    if at.microsecond:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def attribute_value(spec: AttributeSpec, value: Any, at: dt.datetime | None) -> dict[str, Any]:
+    """An attribute in NGSI-LD normalized form."""
+    stored: dict[str, Any]
+    if spec.kind == "relationship":
+        stored = {"type": "Relationship", "object": value}
+    else:
+        stored = {"type": "Property", "value": value}
+        if spec.unit_code:
+            stored["unitCode"] = spec.unit_code
+    if at is not None:
+        stored["observedAt"] = iso_utc(at)
+    return stored
+
+
+def build_entity_id(entity_type: str, local_id: str) -> str:
+    return f"{URN_PREFIX}{entity_type}:{local_id}"
+
+
+def check_entity_id(entity_id: str) -> str | None:
+    """Why `entity_id` is not a usable entity URI, or None."""
+    if not entity_id or len(entity_id) > 256:
+        return "an entity id must be a URI of 1 to 256 characters"
+    if _SPACE.search(entity_id):
+        return f"entity id {entity_id!r} contains white space"
+    scheme, sep, rest = entity_id.partition(":")
+    if not sep or not rest or not scheme.isascii() or not scheme[:1].isalpha():
+        return f"entity id {entity_id!r} is not a URI (e.g. urn:ngsi-ld:AirQualityStation:1)"
+    return None
+
+
+def payload_text(payload: Any) -> str:
+    """The raw payload as text for a dead letter (bytes decoded leniently, objects as JSON)."""
+    if isinstance(payload, bytes):
+        text = payload.decode("utf-8", errors="replace")
+    elif isinstance(payload, str):
+        text = payload
+    elif isinstance(payload, BaseModel):
+        text = payload.model_dump_json()
+    else:
+        try:
+            text = json.dumps(payload, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(payload)
+    return text[:MAX_PAYLOAD_CHARS]
+
+
+def record_dead_letter(
+    session: Session,
+    *,
+    channel: str,
+    reason: str,
+    payload: Any,
+    source: Source | None = None,
+    entity_id: str | None = None,
+) -> DeadLetter:
+    """Keep something a channel refused, with the reason and the raw payload; flushed, not
+    committed (the caller's transaction decides)."""
+    letter = DeadLetter(
+        channel=channel,
+        reason=reason[:2000],
+        payload=payload_text(payload),
+        source_id=source.id if source is not None else None,
+        entity_id=entity_id[:256] if entity_id else None,
+    )
+    session.add(letter)
+    session.flush()
+    return letter
+
+
+def _pydantic_reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "reading"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _resolve_city(ctx: _Context) -> City | None:
+    if ctx.city is not None:
+        return ctx.city
+    cities = list(ctx.session.scalars(select(City).order_by(City.id).limit(2)))
+    ctx.city = cities[0] if len(cities) == 1 else None
+    return ctx.city
+
+
+def _locate(ctx: _Context, lat: float, lon: float) -> tuple[int, int | None] | str | None:
+    """(area id, district id) for a point, None when the city has no map, or a reason."""
+    city = _resolve_city(ctx)
+    if city is None:
+        return None
+    if ctx.locator is None and ctx.locator_error is None:
+        try:
+            ctx.locator = cached_locator(ctx.session, city)
+        except InvalidInput as exc:
+            ctx.locator_error = exc.message
+    if ctx.locator is None:
+        return None
+    key = (lat, lon)
+    if key not in ctx.located:
+        location = ctx.locator.locate(lat, lon)
+        if location is None:
+            ctx.located[key] = None
+        else:
+            district = location.at_level("district")
+            ctx.located[key] = (location.area.id, district.id if district else None)
+    hit = ctx.located[key]
+    if hit is None:
+        return f"location ({lat}, {lon}) is outside {city.name}"
+    return hit
+
+
+def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Valid | ItemError:
+    raw_id = item.get("entity_id") if isinstance(item, Mapping) else item.entity_id
+    try:
+        reading = item if isinstance(item, Reading) else Reading.model_validate(item)
+    except ValidationError as exc:
+        return ItemError(
+            index=index,
+            reason=_pydantic_reason(exc),
+            entity_id=raw_id if isinstance(raw_id, str) else None,
+        )
+    entity_type = find_entity_type(reading.type)
+    if entity_type is None:
+        known = ", ".join(known_type_names())
+        return ItemError(
+            index=index,
+            reason=f"unknown entity type {reading.type!r}; known types: {known}",
+            entity_id=reading.entity_id,
+        )
+    if reading.entity_id is not None:
+        entity_id = reading.entity_id
+    elif reading.id:
+        entity_id = build_entity_id(entity_type.name, reading.id)
+    else:
+        return ItemError(index=index, reason="a reading needs an entity_id or an id")
+    problem = check_entity_id(entity_id)
+    if problem:
+        return ItemError(index=index, reason=problem, entity_id=entity_id)
+    at = reading.observed_at.astimezone(dt.UTC)
+    if at > ctx.now + ctx.tolerance:
+        ahead = int((at - ctx.now).total_seconds())
+        return ItemError(
+            index=index,
+            reason=f"observed_at {iso_utc(at)} is {ahead} s in the future; more than "
+            f"{int(ctx.tolerance.total_seconds())} s ahead is refused",
+            entity_id=entity_id,
+        )
+    if not reading.attrs and reading.location is None and reading.name is None:
+        return ItemError(
+            index=index, reason="the reading carries no attribute", entity_id=entity_id
+        )
+    for name, value in reading.attrs.items():
+        spec = entity_type.attribute(name)
+        if spec is None:
+            allowed = ", ".join(entity_type.attributes)
+            return ItemError(
+                index=index,
+                reason=f"unknown attribute {name!r} for {entity_type.name}; allowed: {allowed}",
+                entity_id=entity_id,
+            )
+        if value is not None and (reason := spec.check(name, value)):
+            return ItemError(index=index, reason=reason, entity_id=entity_id)
+    existing = ctx.existing.get(entity_id)
+    if existing is not None and existing.type != entity_type.name:
+        return ItemError(
+            index=index,
+            reason=f"entity {entity_id} is a {existing.type}, not a {entity_type.name}",
+            entity_id=entity_id,
+        )
+    valid = _Valid(
+        index=index,
+        entity_id=entity_id,
+        entity_type=entity_type,
+        at=at,
+        attrs={k: v for k, v in reading.attrs.items() if v is not None},
+        name=reading.name,
+    )
+    if reading.location is not None:
+        valid.lat, valid.lon = reading.location.lat, reading.location.lon
+        hit = _locate(ctx, valid.lat, valid.lon)
+        if isinstance(hit, str):
+            return ItemError(index=index, reason=hit, entity_id=entity_id)
+        if hit is not None:
+            valid.area_id, valid.district_id = hit
+    return valid
+
+
+def load_entities(session: Session, entity_ids: Sequence[str]) -> dict[str, Entity]:
+    found: dict[str, Entity] = {}
+    ids = sorted(set(entity_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        for entity in session.scalars(select(Entity).where(Entity.entity_id.in_(chunk))):
+            found[entity.entity_id] = entity
+    return found
+
+
+def _raw_entity_id(item: Reading | Mapping[str, Any]) -> str | None:
+    if isinstance(item, Reading):
+        return item.entity_id or (build_entity_id(item.type, item.id) if item.id else None)
+    entity_id, kind, local = item.get("entity_id"), item.get("type"), item.get("id")
+    if isinstance(entity_id, str):
+        return entity_id
+    if isinstance(kind, str) and isinstance(local, str):
+        return build_entity_id(kind, local)
+    return None
+
+
+def ingest_readings(
+    session: Session,
+    readings: Sequence[Reading | Mapping[str, Any]],
+    *,
+    city: City | None = None,
+    source: Source | None = None,
+    channel: str = "http",
+    viewer: Viewer | None = None,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Check every reading, then store them all or none (see the module's docstring).
+
+    `city` is where locations are resolved (default: the only city, if there is one). `now` is for
+    tests of the future-time tolerance. Never raises for bad readings: they are in the result.
+    """
+    settings = get_settings()
+    ctx = _Context(
+        session=session,
+        city=city,
+        now=(now or utcnow()).astimezone(dt.UTC),
+        tolerance=dt.timedelta(seconds=settings.ingest_future_tolerance_s),
+    )
+    candidate_ids = [i for i in (_raw_entity_id(r) for r in readings) if i]
+    ctx.existing = load_entities(session, candidate_ids)
+    checked = [_check(ctx, index, item) for index, item in enumerate(readings)]
+    errors = [c for c in checked if isinstance(c, ItemError)]
+    if errors:
+        return _refuse(session, readings, errors, source=source, channel=channel)
+    valid = [c for c in checked if isinstance(c, _Valid)]
+    try:
+        with session.begin_nested():
+            result, changes = _store(session, ctx, valid, source=source)
+    except SQLAlchemyError as exc:
+        detail = getattr(exc, "orig", None) or exc
+        reason = f"the store refused the batch: {exc.__class__.__name__}: {detail}"[:500]
+        errors = [ItemError(index=v.index, reason=reason, entity_id=v.entity_id) for v in valid]
+        return _refuse(session, readings, errors, source=source, channel=channel)
+    for event in changes:
+        publish_after_commit(session, event)
+    return result
+
+
+def _refuse(
+    session: Session,
+    readings: Sequence[Reading | Mapping[str, Any]],
+    errors: list[ItemError],
+    *,
+    source: Source | None,
+    channel: str,
+) -> IngestResult:
+    for error in errors:
+        letter = record_dead_letter(
+            session,
+            channel=channel,
+            reason=error.reason,
+            payload=readings[error.index],
+            source=source,
+            entity_id=error.entity_id,
+        )
+        error.dead_letter_id = letter.id
+    return IngestResult(
+        rejected=len(readings),
+        dead_letter_ids=[e.dead_letter_id for e in errors if e.dead_letter_id is not None],
+        errors=errors,
+    )
+
+
+def _store(
+    session: Session, ctx: _Context, valid: list[_Valid], *, source: Source | None
+) -> tuple[IngestResult, list[LiveEvent]]:
+    city = _resolve_city(ctx) if any(v.lat is not None for v in valid) else ctx.city
+    now = utcnow()
+    entities = dict(ctx.existing)
+    for item in valid:
+        if item.entity_id not in entities:
+            entity = Entity(
+                entity_id=item.entity_id,
+                type=item.entity_type.name,
+                city_id=city.id if city is not None else None,
+                attributes={},
+                source_id=source.id if source is not None else None,
+                visibility=source.visibility if source is not None else "public",
+                created_at=now,
+                modified_at=now,
+            )
+            session.add(entity)
+            entities[item.entity_id] = entity
+    session.flush()
+
+    points = [
+        (entities[v.entity_id].id, name, v.at, float(value))  # type: ignore[arg-type]
+        for v in valid
+        for name, value in v.attrs.items()
+        if v.entity_type.attributes.get(name) is not None
+        and v.entity_type.attributes[name].kind == "number"
+    ]
+    new_points = record_points(session, points)
+
+    changed: dict[str, dict[str, Any]] = {}
+    accepted = duplicates = 0
+    claimed: set[tuple[int, str, dt.datetime]] = set()
+    for item in sorted(valid, key=lambda v: v.at):
+        entity = entities[item.entity_id]
+        is_new = False
+        attributes = entity.attributes
+        updates: dict[str, Any] = {}
+        values = dict(item.attrs)
+        if item.name is not None:
+            values["name"] = item.name
+        for name, value in values.items():
+            spec = item.entity_type.attribute(name)
+            assert spec is not None  # checked
+            if spec.kind == "number":
+                key = (entity.id, name, item.at)
+                if key in new_points and key not in claimed:
+                    claimed.add(key)
+                    is_new = True
+            current = attributes.get(name)
+            stored = attribute_value(spec, value, item.at)
+            if current == stored:
+                continue
+            if spec.kind != "number":
+                is_new = True
+            current_at = current.get("observedAt") if isinstance(current, dict) else None
+            if current_at is None or parse_time(current_at) <= item.at:
+                updates[name] = stored
+        newest = entity.observed_at is None or entity.observed_at <= item.at or entity.lat is None
+        moved = item.lat is not None and (entity.lat, entity.lon) != (item.lat, item.lon)
+        if newest and moved:
+            is_new = True
+            entity.lat, entity.lon = item.lat, item.lon
+            entity.location = {"type": "Point", "coordinates": [item.lon, item.lat]}
+            entity.area_id, entity.district_id = item.area_id, item.district_id
+            changed.setdefault(entity.entity_id, {})
+        if updates:
+            entity.attributes = {**attributes, **updates}
+            changed.setdefault(entity.entity_id, {}).update(
+                {k: v.get("value", v.get("object")) for k, v in updates.items()}
+            )
+        if entity.observed_at is None or item.at > entity.observed_at:
+            entity.observed_at = item.at
+        if is_new:
+            accepted += 1
+        else:
+            duplicates += 1
+    events = []
+    for entity_id, attrs in changed.items():
+        entity = entities[entity_id]
+        entity.modified_at = now
+        events.append(entity_event(entity, attrs))
+    session.flush()
+    touched = sorted({v.entity_id for v in valid})
+    return IngestResult(accepted=accepted, duplicates=duplicates, entity_ids=touched), events
+
+
+def entity_event(entity: Entity, attrs: dict[str, Any], kind: str = "entity.updated") -> LiveEvent:
+    """The live event telling dashboards that `entity` changed (`attrs`: the new values)."""
+    return LiveEvent(
+        kind=kind,
+        data={
+            "entity_id": entity.entity_id,
+            "type": entity.type,
+            "district_id": entity.district_id,
+            "observed_at": iso_utc(entity.observed_at) if entity.observed_at else None,
+            "location": [entity.lon, entity.lat] if entity.lat is not None else None,
+            "attrs": attrs,
+        },
+        city_id=entity.city_id,
+        district_id=entity.district_id,
+        entity_type=entity.type,
+        visibility=entity.visibility,
+    )
+
+
+def count_dead_letters(session: Session) -> int:
+    return int(session.scalar(select(func.count(DeadLetter.id))) or 0)
+
+
+__all__ = [
+    "IngestResult",
+    "ItemError",
+    "Reading",
+    "ReadingLocation",
+    "count_dead_letters",
+    "ingest_readings",
+    "record_dead_letter",
+]
+
+
+def parse_batch(
+    session: Session, body: bytes, *, channel: str = "http"
+) -> tuple[list[Any], Source | None] | IngestResult:
+    """Read an ingest request body {"source": code?, "readings": [...]}. A body that is not such
+    JSON is dead-lettered whole and answered with a refused result (one error, index -1)."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _refuse_body(session, body, f"the body is not valid JSON: {exc}", channel)
+    if not isinstance(document, dict) or not isinstance(document.get("readings"), list):
+        return _refuse_body(
+            session, body, 'the body must be a JSON object {"readings": [...]}', channel
+        )
+    extra = set(document) - {"source", "readings"}
+    if extra:
+        return _refuse_body(session, body, f"unknown fields {', '.join(sorted(extra))}", channel)
+    source: Source | None = None
+    code = document.get("source")
+    if code is not None:
+        source = session.scalar(select(Source).where(Source.code == str(code)))
+        if source is None:
+            return _refuse_body(session, body, f"no source has the code {code!r}", channel)
+        if not source.enabled:
+            return _refuse_body(session, body, f"the source {code!r} is disabled", channel)
+    return list(document["readings"]), source
+
+
+def _refuse_body(session: Session, body: bytes, reason: str, channel: str) -> IngestResult:
+    letter = record_dead_letter(session, channel=channel, reason=reason, payload=body)
+    return IngestResult(
+        rejected=0,
+        dead_letter_ids=[letter.id],
+        errors=[ItemError(index=-1, reason=reason, dead_letter_id=letter.id)],
+    )

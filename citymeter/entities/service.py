@@ -1,0 +1,501 @@
+"""Read and change live entities: the one service the entity API, the NGSI-LD API and the CLI call.
+
+Writes take attributes in NGSI-LD normalized form ({"type": "Property", "value": ..., "observedAt":
+...}; a bare value is read as a Property), validate them against the entity type, keep the history
+of numeric values and publish an "entity.updated" live event once the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shapely import Point
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from citymeter.accounts.permissions import INGEST_WRITE, PUBLIC_VIEWER, READ_INTERNAL, Viewer
+from citymeter.db.base import utcnow
+from citymeter.entities.history import HistoryPoint, read_history, record_points
+from citymeter.entities.ingest import (
+    attribute_value,
+    check_entity_id,
+    entity_event,
+    iso_utc,
+    parse_time,
+)
+from citymeter.entities.models import AttributePoint, AttributeRollup, DeadLetter, Entity
+from citymeter.entities.types import COMMON_ATTRIBUTES, EntityType, get_entity_type
+from citymeter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from citymeter.live.events import publish_after_commit
+from citymeter.places.locator import cached_locator
+from citymeter.places.models import City
+from citymeter.settings import get_settings
+from citymeter.sources.models import Source
+
+EARTH_RADIUS_M = 6_371_008.8
+RESERVED = ("id", "type", "@context", "location", "observedAt", "createdAt", "modifiedAt")
+
+
+@dataclass
+class AttributeChange:
+    """What a partial write did, as NGSI-LD reports it: names updated, (name, reason) refused."""
+
+    updated: list[str] = field(default_factory=list)
+    not_updated: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --- who sees what ---
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Public entities for everyone; internal ones for staff, and a district head's own district."""
+    if not viewer.can(READ_INTERNAL):
+        return Entity.visibility == "public"
+    if viewer.role == "district_head":
+        return or_(Entity.visibility == "public", Entity.district_id == viewer.district_id)
+    return true()
+
+
+def _require_write(viewer: Viewer) -> None:
+    if not viewer.can(INGEST_WRITE):
+        raise PermissionDenied(
+            f"The role {viewer.role!r} may not change entities ({INGEST_WRITE})."
+        )
+
+
+# --- reading ---
+
+
+def get_entity(session: Session, entity_id: str, viewer: Viewer = PUBLIC_VIEWER) -> Entity:
+    entity = session.scalar(select(Entity).where(Entity.entity_id == entity_id, visible_to(viewer)))
+    if entity is None:
+        raise NotFound(f"No entity {entity_id!r}; `citymeter entities list` shows them.")
+    return entity
+
+
+def query_entities(
+    session: Session,
+    viewer: Viewer = PUBLIC_VIEWER,
+    *,
+    types: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    id_pattern: str | None = None,
+    near: tuple[float, float, float] | None = None,
+    within: Mapping[str, Any] | BaseGeometry | None = None,
+    attrs_filter: Sequence[str] | None = None,
+    city_id: int | None = None,
+    district_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Entity], int]:
+    """Entities the viewer may see, by type, id, id regex, distance (lat, lon, max metres), within
+    a GeoJSON geometry, having at least one of `attrs_filter`; ordered by id; (page, total)."""
+    if limit < 0 or offset < 0:
+        raise InvalidInput("limit and offset must not be negative.")
+    query = select(Entity).where(visible_to(viewer))
+    if types:
+        query = query.where(Entity.type.in_(list(types)))
+    if ids:
+        query = query.where(Entity.entity_id.in_(list(ids)))
+    if city_id is not None:
+        query = query.where(Entity.city_id == city_id)
+    if district_id is not None:
+        query = query.where(Entity.district_id == district_id)
+    checks: list[Any] = []
+    if id_pattern is not None:
+        try:
+            pattern = re.compile(id_pattern)
+        except re.error as exc:
+            raise InvalidInput(
+                f"idPattern {id_pattern!r} is not a valid regular expression: {exc}"
+            ) from None
+        checks.append(lambda e: pattern.fullmatch(e.entity_id) is not None)
+    if near is not None:
+        lat, lon, max_m = near
+        if max_m < 0:
+            raise InvalidInput("The maximum distance must not be negative.")
+        dlat = math.degrees(max_m / EARTH_RADIUS_M)
+        dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+        query = query.where(
+            Entity.lat.between(lat - dlat, lat + dlat), Entity.lon.between(lon - dlon, lon + dlon)
+        )
+        checks.append(lambda e: distance_m(lat, lon, e.lat, e.lon) <= max_m)
+    if within is not None:
+        geometry = within if isinstance(within, BaseGeometry) else _geometry(within)
+        minx, miny, maxx, maxy = geometry.bounds
+        query = query.where(Entity.lat.between(miny, maxy), Entity.lon.between(minx, maxx))
+        checks.append(lambda e: geometry.covers(Point(e.lon, e.lat)))
+    if attrs_filter:
+        wanted = set(attrs_filter)
+        checks.append(lambda e: bool(wanted & set(e.attributes)))
+    query = query.order_by(Entity.entity_id)
+    if not checks:
+        total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        page = list(session.scalars(query.limit(limit).offset(offset)))
+        return page, total
+    matched = [e for e in session.scalars(query) if all(check(e) for check in checks)]
+    return matched[offset : offset + limit], len(matched)
+
+
+def distance_m(lat1: float, lon1: float, lat2: float | None, lon2: float | None) -> float:
+    """Great-circle distance in metres (infinite when a point is missing)."""
+    if lat2 is None or lon2 is None:
+        return math.inf
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _geometry(raw: Mapping[str, Any]) -> BaseGeometry:
+    try:
+        geometry = shape(raw)
+    except Exception as exc:  # shapely raises several types for bad GeoJSON
+        raise InvalidInput(f"The geometry is not valid GeoJSON: {exc}") from None
+    if geometry.is_empty:
+        raise InvalidInput("The geometry is empty.")
+    return geometry
+
+
+def entity_history(
+    session: Session,
+    entity_id: str,
+    attr: str | None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    grain: Literal["raw", "hour", "day"] | str = "raw",
+    last_n: int | None = None,
+    *,
+    viewer: Viewer = PUBLIC_VIEWER,
+) -> list[HistoryPoint]:
+    """The time series of a numeric attribute (all numeric attributes when `attr` is None) in
+    [start, end): raw points, or hourly/daily means with count, min and max; oldest first."""
+    entity = get_entity(session, entity_id, viewer)
+    if attr is not None:
+        spec = get_entity_type(entity.type).attribute(attr)
+        if spec is None or spec.kind != "number":
+            numeric = ", ".join(get_entity_type(entity.type).numeric_attributes) or "none"
+            raise InvalidInput(
+                f"{entity.type} has no numeric attribute {attr!r}; numeric ones: {numeric}."
+            )
+    return read_history(session, entity, attr, start=start, end=end, grain=grain, last_n=last_n)
+
+
+def list_dead_letters(
+    session: Session,
+    *,
+    channel: str | None = None,
+    source: Source | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[DeadLetter], int]:
+    """Dead letters, newest first; (page, total)."""
+    query = select(DeadLetter)
+    if channel:
+        query = query.where(DeadLetter.channel == channel)
+    if source is not None:
+        query = query.where(DeadLetter.source_id == source.id)
+    if since is not None:
+        query = query.where(DeadLetter.received_at >= since)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    page = session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit).offset(offset)).all()
+    return list(page), total
+
+
+def to_normalized(entity: Entity) -> dict[str, Any]:
+    """The entity in NGSI-LD normalized form (without @context)."""
+    body: dict[str, Any] = {"id": entity.entity_id, "type": entity.type}
+    body.update({name: dict(value) for name, value in sorted(entity.attributes.items())})
+    if entity.location is not None:
+        body["location"] = {"type": "GeoProperty", "value": entity.location}
+    return body
+
+
+# --- writing ---
+
+
+@dataclass
+class _Parsed:
+    stored: dict[str, Any]
+    number: float | None
+    at: dt.datetime
+
+
+def _parse_attribute(entity_type: EntityType, name: str, raw: Any, now: dt.datetime) -> _Parsed:
+    spec = entity_type.attribute(name)
+    if spec is None:
+        allowed = ", ".join([*entity_type.attributes, *COMMON_ATTRIBUTES])
+        raise InvalidInput(
+            f"Unknown attribute {name!r} for {entity_type.name}; allowed: {allowed}."
+        )
+    if isinstance(raw, Mapping):
+        kind = raw.get("type", "Relationship" if "object" in raw else "Property")
+        if spec.kind == "relationship":
+            if kind != "Relationship" or "object" not in raw:
+                raise InvalidInput(f"Attribute {name!r} is a Relationship with an 'object'.")
+            value = raw["object"]
+        else:
+            if kind != "Property" or "value" not in raw:
+                raise InvalidInput(f"Attribute {name!r} is a Property with a 'value'.")
+            value = raw["value"]
+        unit = raw.get("unitCode")
+        if unit is not None and spec.unit_code is not None and unit != spec.unit_code:
+            raise InvalidInput(
+                f"Attribute {name!r} is measured in unitCode {spec.unit_code}, not {unit}."
+            )
+        observed = raw.get("observedAt")
+    else:
+        value, observed = raw, None
+    reason = spec.check(name, value)
+    if reason:
+        raise InvalidInput(reason[0].upper() + reason[1:] + ".")
+    at = now
+    if observed is not None:
+        try:
+            at = parse_time(str(observed))
+        except ValueError:
+            raise InvalidInput(f"observedAt of {name!r} is not an ISO 8601 time.") from None
+        if at.tzinfo is None:
+            raise InvalidInput(f"observedAt of {name!r} needs a time zone (e.g. Z).")
+        tolerance = dt.timedelta(seconds=get_settings().ingest_future_tolerance_s)
+        if at > now + tolerance:
+            raise InvalidInput(f"observedAt of {name!r} is in the future beyond the tolerance.")
+    stored = attribute_value(spec, value, at if observed is not None else None)
+    if observed is None and spec.kind == "number":
+        stored["observedAt"] = iso_utc(now)
+    number = float(value) if spec.kind == "number" else None
+    return _Parsed(stored, number, at.astimezone(dt.UTC))
+
+
+def _set_location(session: Session, entity: Entity, raw: Any) -> None:
+    geometry_raw = raw.get("value") if isinstance(raw, Mapping) and "value" in raw else raw
+    if not isinstance(geometry_raw, Mapping):
+        raise InvalidInput("location must be a GeoProperty whose value is a GeoJSON geometry.")
+    geometry = _geometry(geometry_raw)
+    point = geometry if geometry.geom_type == "Point" else geometry.representative_point()
+    lat, lon = float(point.y), float(point.x)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("location coordinates are [longitude, latitude] in WGS84.")
+    entity.location = dict(geometry_raw)
+    entity.lat, entity.lon = lat, lon
+    entity.area_id = entity.district_id = None
+    city = session.get(City, entity.city_id) if entity.city_id is not None else None
+    if city is None:
+        return
+    try:
+        locator = cached_locator(session, city)
+    except InvalidInput:
+        return  # the city has no map yet: keep the point, resolve nothing
+    location = locator.locate(lat, lon)
+    if location is None:
+        raise InvalidInput(f"location ({lat}, {lon}) is outside {city.name}.")
+    district = location.at_level("district")
+    entity.area_id, entity.district_id = location.area.id, district.id if district else None
+
+
+def _apply(
+    session: Session,
+    entity: Entity,
+    attrs: Mapping[str, Any],
+    *,
+    mode: Literal["append", "no_overwrite", "update", "replace"],
+) -> AttributeChange:
+    """Validate every attribute first (any error: nothing changes), then write them."""
+    entity_type = get_entity_type(entity.type)
+    now = utcnow()
+    parsed: dict[str, _Parsed] = {}
+    location: Any = None
+    for name, raw in attrs.items():
+        if name in ("id", "type", "@context"):
+            continue
+        if name == "location":
+            location = raw
+            continue
+        if name in RESERVED:
+            raise InvalidInput(f"{name!r} cannot be set as an attribute.")
+        parsed[name] = _parse_attribute(entity_type, name, raw, now)
+    change = AttributeChange()
+    current = {} if mode == "replace" else dict(entity.attributes)
+    if location is not None:
+        if mode == "update" and entity.location is None:
+            change.not_updated.append(("location", "the entity has no location to update"))
+        elif mode == "no_overwrite" and entity.location is not None:
+            change.not_updated.append(("location", "the attribute exists and noOverwrite is set"))
+        else:
+            _set_location(session, entity, location)
+            change.updated.append("location")
+    elif mode == "replace":
+        entity.location = entity.lat = entity.lon = entity.area_id = entity.district_id = None
+    points = []
+    for name, item in parsed.items():
+        if mode == "update" and name not in current:
+            change.not_updated.append((name, "the entity has no such attribute"))
+            continue
+        if mode == "no_overwrite" and name in current:
+            change.not_updated.append((name, "the attribute exists and noOverwrite is set"))
+            continue
+        current[name] = item.stored
+        change.updated.append(name)
+        if item.number is not None:
+            points.append((entity.id, name, item.at, item.number))
+        if entity.observed_at is None or item.at > entity.observed_at:
+            entity.observed_at = item.at
+    entity.attributes = current
+    entity.modified_at = now
+    session.flush()
+    record_points(session, points)
+    values = {n: p.stored.get("value", p.stored.get("object")) for n, p in parsed.items()}
+    publish_after_commit(
+        session, entity_event(entity, {n: values[n] for n in change.updated if n in values})
+    )
+    return change
+
+
+def create_entity(
+    session: Session,
+    entity: Mapping[str, Any],
+    *,
+    viewer: Viewer,
+    city: City | None = None,
+    source: Source | None = None,
+    visibility: str | None = None,
+) -> Entity:
+    """A new entity from its NGSI-LD normalized form; Conflict if the id exists."""
+    _require_write(viewer)
+    entity_id, type_name = entity.get("id"), entity.get("type")
+    if not isinstance(entity_id, str) or not isinstance(type_name, str):
+        raise InvalidInput("An entity needs an 'id' (a URI) and a 'type'.")
+    problem = check_entity_id(entity_id)
+    if problem:
+        raise InvalidInput(problem[0].upper() + problem[1:] + ".")
+    get_entity_type(type_name)
+    if session.scalar(select(Entity.id).where(Entity.entity_id == entity_id)) is not None:
+        raise Conflict(f"An entity {entity_id!r} already exists.")
+    if city is None:
+        cities = list(session.scalars(select(City).order_by(City.id).limit(2)))
+        city = cities[0] if len(cities) == 1 else None
+    visibility = visibility or (source.visibility if source is not None else "public")
+    if visibility not in ("public", "internal"):
+        raise InvalidInput("visibility is public or internal.")
+    now = utcnow()
+    row = Entity(
+        entity_id=entity_id,
+        type=type_name,
+        city_id=city.id if city is not None else None,
+        attributes={},
+        source_id=source.id if source is not None else None,
+        visibility=visibility,
+        created_at=now,
+        modified_at=now,
+    )
+    session.add(row)
+    session.flush()
+    try:
+        with session.begin_nested():
+            _apply(session, row, entity, mode="append")
+    except InvalidInput:
+        session.delete(row)
+        session.flush()
+        raise
+    return row
+
+
+def upsert_entity(
+    session: Session,
+    entity: Mapping[str, Any],
+    *,
+    viewer: Viewer,
+    replace: bool = False,
+    city: City | None = None,
+    source: Source | None = None,
+) -> tuple[Entity, bool]:
+    """Create the entity, or change the existing one: `replace` swaps all its attributes, else
+    the given ones are appended/overwritten. Returns (entity, created?)."""
+    _require_write(viewer)
+    entity_id = entity.get("id")
+    existing = (
+        session.scalar(select(Entity).where(Entity.entity_id == entity_id))
+        if isinstance(entity_id, str)
+        else None
+    )
+    if existing is None:
+        return create_entity(session, entity, viewer=viewer, city=city, source=source), True
+    if entity.get("type") not in (None, existing.type):
+        raise InvalidInput(f"Entity {entity_id} is a {existing.type}, not a {entity.get('type')}.")
+    _apply(session, existing, entity, mode="replace" if replace else "append")
+    return existing, False
+
+
+def _writable(session: Session, entity_id: str, viewer: Viewer) -> Entity:
+    _require_write(viewer)
+    return get_entity(session, entity_id, viewer)
+
+
+def append_attrs(
+    session: Session,
+    entity_id: str,
+    attrs: Mapping[str, Any],
+    *,
+    viewer: Viewer,
+    overwrite: bool = True,
+) -> AttributeChange:
+    """Add attributes, overwriting existing ones unless `overwrite=False` (noOverwrite)."""
+    entity = _writable(session, entity_id, viewer)
+    return _apply(session, entity, attrs, mode="append" if overwrite else "no_overwrite")
+
+
+def replace_attrs(
+    session: Session, entity_id: str, attrs: Mapping[str, Any], *, viewer: Viewer
+) -> AttributeChange:
+    """Replace all the entity's attributes by `attrs` (its id and type stay)."""
+    entity = _writable(session, entity_id, viewer)
+    return _apply(session, entity, attrs, mode="replace")
+
+
+def update_attrs(
+    session: Session, entity_id: str, attrs: Mapping[str, Any], *, viewer: Viewer
+) -> AttributeChange:
+    """Change attributes the entity already has; the others are reported as not updated."""
+    entity = _writable(session, entity_id, viewer)
+    return _apply(session, entity, attrs, mode="update")
+
+
+def delete_attr(session: Session, entity_id: str, attr: str, *, viewer: Viewer) -> None:
+    """Remove one attribute (its history stays)."""
+    entity = _writable(session, entity_id, viewer)
+    if attr == "location" and entity.location is not None:
+        entity.location = entity.lat = entity.lon = entity.area_id = entity.district_id = None
+    elif attr not in entity.attributes:
+        raise NotFound(f"Entity {entity_id} has no attribute {attr!r}.")
+    else:
+        entity.attributes = {k: v for k, v in entity.attributes.items() if k != attr}
+    entity.modified_at = utcnow()
+    session.flush()
+    publish_after_commit(session, entity_event(entity, {attr: None}))
+
+
+def delete_entity(session: Session, entity_id: str, viewer: Viewer) -> None:
+    """Remove the entity with its history and roll-ups."""
+    entity = _writable(session, entity_id, viewer)
+    event = entity_event(entity, {}, kind="entity.deleted")
+    session.execute(delete(AttributePoint).where(AttributePoint.entity_pk == entity.id))
+    session.execute(delete(AttributeRollup).where(AttributeRollup.entity_pk == entity.id))
+    session.delete(entity)
+    session.flush()
+    publish_after_commit(session, event)
+
+
+def count_entities(session: Session, viewer: Viewer = PUBLIC_VIEWER) -> dict[str, int]:
+    """Entities per type the viewer may see."""
+    rows = session.execute(
+        select(Entity.type, func.count(Entity.id)).where(visible_to(viewer)).group_by(Entity.type)
+    ).all()
+    return {t: int(n) for t, n in rows}

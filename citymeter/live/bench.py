@@ -1,0 +1,407 @@
+"""Benchmarks of the live side: MQTT into the store, and event-to-SSE latency.
+
+Loopback only; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import queue
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+STATIONS = 200
+
+
+@dataclass
+class MqttBench:
+    target_rate: int
+    seconds: float
+    published: int
+    publish_seconds: float
+    baseline_published: int
+    baseline_received: int
+    baseline_seconds: float
+    stored: int
+    dead_lettered: int
+    store_seconds: float
+    backend: str
+
+    @property
+    def publish_rate(self) -> float:
+        return self.published / self.publish_seconds if self.publish_seconds else 0.0
+
+    @property
+    def baseline_rate(self) -> float:
+        return self.baseline_received / self.baseline_seconds if self.baseline_seconds else 0.0
+
+    @property
+    def store_rate(self) -> float:
+        return self.stored / self.store_seconds if self.store_seconds else 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.published - self.stored - self.dead_lettered
+
+
+def _publish(host: str, port: int, prefix: str, rate: int, seconds: float, out: Any) -> None:
+    """In a child process: publish at `rate` messages/s for `seconds` at QoS 1; report the count."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{prefix}-pub",
+        protocol=mqtt.MQTTv5,
+    )
+    client.max_inflight_messages_set(2000)
+    client.max_queued_messages_set(0)
+    acked = [0]
+    connected = threading.Event()
+
+    def on_publish(*_args: Any) -> None:
+        acked[0] += 1
+
+    client.on_publish = on_publish
+    client.on_connect = lambda *_args: connected.set()
+    client.connect(host, port)
+    client.loop_start()
+    connected.wait(10)
+    total = int(rate * seconds)
+    started = time.monotonic()
+    last = None
+    for i in range(total):
+        # Message ids wrap at 65,535: keep fewer than that waiting for the broker's PUBACK.
+        while i - acked[0] > 20_000:
+            time.sleep(0.005)
+        station, step = i % STATIONS, i // STATIONS
+        at = 1_700_000_000 + step  # one reading per station per (simulated) second
+        body = {"pm10": 10 + i % 90, "observedAt": at}
+        last = client.publish(f"{prefix}/d{station % 25}/air/s{station}", json.dumps(body), qos=1)
+        if i % 500 == 499:
+            ahead = (i + 1) / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+    if last is not None:
+        last.wait_for_publish(timeout=120)
+    elapsed = time.monotonic() - started
+    client.disconnect()
+    client.loop_stop()
+    out.put((total, elapsed))
+
+
+def _run_publisher(
+    host: str, port: int, prefix: str, rate: int, seconds: float
+) -> tuple[int, float]:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_publish, args=(host, port, prefix, rate, seconds, out))
+    proc.start()
+    try:
+        deadline = time.monotonic() + seconds * 4 + 120
+        while True:
+            try:
+                result: tuple[int, float] = out.get(timeout=1)
+                break
+            except queue.Empty:
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the MQTT publisher process failed") from None
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+    return result
+
+
+def _baseline(host: str, port: int, rate: int, seconds: float) -> tuple[int, int, float]:
+    """A bare paho subscriber (QoS 1) that only counts: (published, received, seconds)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    count = [0, 0.0, 0.0]
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{prefix}-count",
+        protocol=mqtt.MQTTv5,
+    )
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        now = time.monotonic()
+        if count[0] == 0:
+            count[1] = now
+        count[0] += 1
+        count[2] = now
+
+    subscribed = threading.Event()
+    client.on_message = on_message
+    client.on_subscribe = lambda *_a: subscribed.set()
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.ReceiveMaximum = 5000  # as the connector asks for
+    client.connect(host, port, properties=properties)
+    client.subscribe(f"{prefix}/+/air/+", qos=1)
+    client.loop_start()
+    subscribed.wait(10)
+    published, _ = _run_publisher(host, port, prefix, rate, seconds)
+    deadline = time.monotonic() + 60
+    while count[0] < published and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.disconnect()
+    client.loop_stop()
+    return published, int(count[0]), float(count[2] - count[1])
+
+
+def _count(engine: Engine) -> tuple[int, int]:
+    from sqlalchemy.orm import Session
+
+    from citymeter.entities.models import AttributePoint, DeadLetter
+
+    with Session(engine) as session:
+        points = session.scalar(select(func.count()).select_from(AttributePoint))
+        dead = session.scalar(select(func.count()).select_from(DeadLetter))
+    return int(points or 0), int(dead or 0)
+
+
+@contextlib.contextmanager
+def _database(database_url: str | None) -> Iterator[tuple[Engine, str]]:
+    from citymeter.db import migrate
+    from citymeter.db.engine import make_engine
+
+    folder = None
+    if database_url is None:
+        folder = Path(tempfile.mkdtemp(prefix="citymeter-bench-"))
+        database_url = f"sqlite:///{folder / 'bench.db'}"
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        yield engine, engine.dialect.name
+    finally:
+        engine.dispose()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_mqtt(
+    *,
+    url: str = "mqtt://127.0.0.1:1883",
+    rate: int = 10_000,
+    seconds: float = 60.0,
+    database_url: str | None = None,
+) -> MqttBench:
+    """Publish `rate` messages/s for `seconds` through Mosquitto, first to a bare counting
+    subscriber, then to the MQTT connector storing them; count what arrived and was stored."""
+    from sqlalchemy.orm import sessionmaker
+
+    from citymeter.connectors.base import ConnectorContext
+    from citymeter.connectors.mqtt import MqttConnector, parse_url
+
+    host, port, _user, _password = parse_url(url)
+    base_published, base_received, base_seconds = _baseline(host, port, rate, seconds)
+    with _database(database_url) as (engine, backend):
+        prefix = f"bench-{uuid.uuid4().hex[:8]}"
+        config = {
+            "url": url,
+            "client_id": f"{prefix}-citymeter",
+            "receive_maximum": 5000,
+            "batch_size": 2000,
+            "batch_ms": 50,
+            "topics": [
+                {"pattern": f"{prefix}/{{district}}/air/{{station}}", "type": "AirQualityStation"}
+            ],
+        }
+        connector = MqttConnector()
+        ctx = ConnectorContext(
+            source_code="bench", kind="mqtt", config=config, sessions=sessionmaker(engine)
+        )
+        connector.start(ctx)
+        try:
+            connector.connected.wait(10)
+            time.sleep(0.5)
+            started = time.monotonic()
+            published, publish_seconds = _run_publisher(host, port, prefix, rate, seconds)
+            deadline = time.monotonic() + max(60.0, seconds * 2)
+            while time.monotonic() < deadline:
+                done = connector.stats.stored + connector.stats.duplicates
+                if done + connector.stats.dead_lettered >= published:
+                    break
+                if not connector._inbox.qsize() and time.monotonic() - started > seconds + 30:
+                    break  # nothing more is coming
+                time.sleep(0.1)
+            store_seconds = time.monotonic() - started
+        finally:
+            connector.stop()
+        stored, dead = _count(engine)
+    return MqttBench(
+        target_rate=rate,
+        seconds=seconds,
+        published=published,
+        publish_seconds=publish_seconds,
+        baseline_published=base_published,
+        baseline_received=base_received,
+        baseline_seconds=base_seconds,
+        stored=stored,
+        dead_lettered=dead,
+        store_seconds=store_seconds,
+        backend=backend,
+    )
+
+
+@dataclass
+class LiveBench:
+    clients: int
+    events: int
+    deliveries: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    baseline_p95_ms: float
+
+
+async def _clients(
+    url: str,
+    clients: int,
+    expected: int,
+    ready: threading.Event,
+    times: list[float],
+    stop: threading.Event,
+) -> None:
+    import httpx
+
+    async def one(client: httpx.AsyncClient) -> None:
+        async with client.stream("GET", url, params={"kinds": "bench"}) as response:
+            connected = False
+            async for line in response.aiter_lines():
+                if not connected and line.startswith(": connected"):
+                    connected = True
+                    ready_count[0] += 1
+                    if ready_count[0] == clients:
+                        ready.set()
+                if line.startswith("data: "):
+                    sent = json.loads(line[6:])["data"]["t"]
+                    times.append(time.perf_counter() - sent)
+                    got[0] += 1
+                if stop.is_set():
+                    return
+
+    ready_count = [0]
+    got = [0]
+    limits = httpx.Limits(max_connections=clients + 10)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        tasks = [asyncio.create_task(one(client)) for _ in range(clients)]
+        deadline = time.monotonic() + 120
+        while got[0] < expected and time.monotonic() < deadline and not stop.is_set():
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def run_live(*, clients: int = 100, events: int = 200, per_second: float = 20.0) -> LiveBench:
+    """`clients` SSE clients on a real uvicorn server (in a thread); `events` events published on
+    its bus; latency from publish to each client's receipt. Baseline: the same events through
+    in-process bus subscriptions alone (no HTTP)."""
+    import socket
+
+    import uvicorn
+
+    from citymeter.live.bus import LiveBus, set_bus
+    from citymeter.live.events import LiveEvent
+    from citymeter.settings import Settings
+    from citymeter.web.app import create_app
+
+    bus = LiveBus(replay_size=100)
+    previous = set_bus(bus)
+    folder = Path(tempfile.mkdtemp(prefix="citymeter-bench-live-"))
+    try:
+        # Baseline: bus subscriptions only.
+        subs = [bus.subscribe_sync() for _ in range(clients)]
+        base: list[float] = []
+        for _ in range(min(events, 50)):
+            bus.publish(LiveEvent("bench", {"t": time.perf_counter()}))
+            for sub in subs:
+                event = sub.get(timeout=1)
+                if event is not None:
+                    base.append(time.perf_counter() - float(event.data["t"]))
+        for sub in subs:
+            sub.close()
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        settings = Settings(
+            data_dir=folder, database_url=f"sqlite:///{folder / 'live.db'}", secret_key="bench"
+        )
+        from citymeter.db import migrate
+        from citymeter.db.engine import make_engine
+
+        engine = make_engine(settings.resolved_database_url)
+        migrate.upgrade(engine)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"
+            )
+        )
+        server_thread = threading.Thread(target=server.run, daemon=True)
+        server_thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        times: list[float] = []
+        ready, stop = threading.Event(), threading.Event()
+        url = f"http://127.0.0.1:{port}/api/v1/live"
+        client_thread = threading.Thread(
+            target=lambda: asyncio.run(
+                _clients(url, clients, clients * events, ready, times, stop)
+            ),
+            daemon=True,
+        )
+        client_thread.start()
+        try:
+            if not ready.wait(60):
+                raise RuntimeError("the SSE clients did not all connect within 60 s")
+            for _ in range(events):
+                bus.publish(LiveEvent("bench", {"t": time.perf_counter()}))
+                time.sleep(1 / per_second)
+            deadline = time.monotonic() + 30
+            while len(times) < clients * events and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            client_thread.join(timeout=30)
+            server.should_exit = True
+            server_thread.join(timeout=30)
+            engine.dispose()
+        return LiveBench(
+            clients=clients,
+            events=events,
+            deliveries=len(times),
+            p50_ms=statistics.median(times) * 1000 if times else float("nan"),
+            p95_ms=_percentile(times, 0.95) * 1000,
+            max_ms=max(times) * 1000 if times else float("nan"),
+            baseline_p95_ms=_percentile(base, 0.95) * 1000,
+        )
+    finally:
+        set_bus(previous)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,276 @@
+"""`citymeter bench ngsi`: single-entity attribute updates (PATCH /entities/{id}/attrs) against a
+real uvicorn server on 127.0.0.1, with two baselines measured in the same run:
+
+- the HTTP floor: the same client against a bare ASGI app in uvicorn that reads the body and
+  answers 204 (what uvicorn and the client cost by themselves on this machine);
+- the store floor: the same updates through the NGSI-LD service in-process, one commit each
+  (what the database work costs without HTTP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from citymeter.accounts import service as accounts
+from citymeter.accounts.permissions import SYSTEM_VIEWER
+from citymeter.db import migrate
+from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.ngsi import service
+from citymeter.ngsi.context import CORE
+from citymeter.ngsi.representation import entity_from_body, format_time
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The HTTP baseline: drain the body, answer 204."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@dataclass(frozen=True)
+class Rate:
+    label: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class NgsiBenchResult:
+    entities: int
+    clients: int
+    backend: str
+    ngsi: Rate
+    http_floor: Rate
+    store_floor: Rate
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(target: str, port: int, env: dict[str, str], factory: bool) -> Any:
+    command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    if factory:
+        command.append("--factory")
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/ngsi-ld/v1/contexts/core")
+            connection.getresponse().read()
+            connection.close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with code {process.returncode}") from None
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("uvicorn did not start within 30 s")
+
+
+def _stop(process: Any) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _body(value: float, at: dt.datetime) -> bytes:
+    return json.dumps(
+        {"pm10": {"type": "Property", "value": value, "observedAt": format_time(at)}}
+    ).encode()
+
+
+def _drive(
+    label: str, port: int, token: str, entity_ids: list[str], count: int, clients: int
+) -> Rate:
+    """`count` PATCH requests from `clients` threads, each on its own keep-alive connection."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    per_client = count // clients
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        for step in range(per_client):
+            entity_id = entity_ids[rng.randrange(len(entity_ids))]
+            # Distinct times: every update is a new history point, never a duplicate.
+            at = T0 + dt.timedelta(milliseconds=step * clients + index)
+            body = _body(round(rng.uniform(0, 200), 1), at)
+            started = time.perf_counter()
+            connection.request("PATCH", f"/ngsi-ld/v1/entities/{entity_id}/attrs", body, headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 204:
+                bad += 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return _rate(label, latencies, elapsed, failures[0])
+
+
+def _rate(label: str, latencies: list[float], elapsed: float, failures: int) -> Rate:
+    ordered = sorted(latencies)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    return Rate(label, len(ordered), elapsed, pick(0.5), pick(0.95), pick(0.99), failures)
+
+
+def run(
+    count: int = 5000,
+    entities: int = 100,
+    clients: int = 1,
+    database_url: str | None = None,
+    say: Callable[[str], None] = print,
+) -> NgsiBenchResult:
+    """On a fresh SQLite store in a temporary folder, or on `database_url` (migrated to head;
+    the run adds its own user and entities, named by a random run tag)."""
+    run_tag = f"{random.randrange(16**6):06x}"
+    with tempfile.TemporaryDirectory(prefix="citymeter-bench-ngsi-") as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        factory = make_sessionmaker(engine)
+        username = f"bench-ngsi-{run_tag}"
+        with factory() as session:
+            accounts.create_user(
+                session, SYSTEM_VIEWER, username=username, role="data_steward", password=None
+            )
+            _row, token = accounts.create_token(session, SYSTEM_VIEWER, username, "ngsi bench")
+            steward = accounts.viewer_for(accounts.get_user(session, username))
+            entity_ids = []
+            for index in range(entities):
+                body = {
+                    "id": f"urn:ngsi-ld:AirQualityStation:bench-{run_tag}-{index}",
+                    "type": "AirQualityStation",
+                    "pm10": {"type": "Property", "value": 10.0, "observedAt": format_time(T0)},
+                }
+                entity_ids.append(
+                    service.create_entity(session, steward, entity_from_body(body, CORE))
+                )
+            session.commit()
+        backend = engine.dialect.name
+        say(f"Seeded {entities} AirQualityStation entities ({backend}).")
+
+        env = dict(os.environ)
+        env.update(
+            {
+                "CITYMETER_DATABASE_URL": url,
+                "CITYMETER_DATA_DIR": folder,
+                "CITYMETER_SECRET_KEY": "bench",
+            }
+        )
+        env.pop("CITYMETER_CONFIG", None)
+
+        port = _free_port()
+        server = _start_server("citymeter.ngsi.bench:raw_app", port, env, factory=False)
+        try:
+            _drive("warm-up", port, token, entity_ids, min(500, count), clients)
+            floor = _drive("bare uvicorn", port, token, entity_ids, count, clients)
+        finally:
+            _stop(server)
+        say(f"HTTP floor done: {floor.per_second:,.0f} requests/s.")
+
+        port = _free_port()
+        server = _start_server("citymeter.web.app:create_app", port, env, factory=True)
+        try:
+            # Warm-up on other times than the measured run (no duplicate points either way).
+            _drive("warm-up", port, token, entity_ids[: entities // 2], min(500, count), clients)
+            measured = _drive("citymeter", port, token, entity_ids, count, clients)
+        finally:
+            _stop(server)
+        say(f"NGSI-LD run done: {measured.per_second:,.0f} updates/s.")
+
+        store = _store_floor(factory, steward, entity_ids, count)
+        engine.dispose()
+    return NgsiBenchResult(entities, clients, backend, measured, floor, store)
+
+
+def _store_floor(factory: Any, steward: Any, entity_ids: list[str], count: int) -> Rate:
+    rng = random.Random(99)
+    latencies = []
+    base = T0 + dt.timedelta(days=1)
+    started = time.perf_counter()
+    with factory() as session:
+        for step in range(count):
+            entity_id = entity_ids[rng.randrange(len(entity_ids))]
+            at = base + dt.timedelta(milliseconds=step)
+            attrs = {
+                "pm10": {
+                    "type": "Property",
+                    "value": round(rng.uniform(0, 200), 1),
+                    "observedAt": format_time(at),
+                }
+            }
+            one = time.perf_counter()
+            service.write_attributes(session, steward, entity_id, attrs, mode="update")
+            session.commit()
+            latencies.append(time.perf_counter() - one)
+    return _rate("service in-process", latencies, time.perf_counter() - started, 0)
+
+
+def summary(result: NgsiBenchResult) -> list[str]:
+    lines = [
+        f"{result.entities} entities on {result.backend}, {result.clients} client connection(s), "
+        "one uvicorn worker"
+    ]
+    for rate in (result.ngsi, result.http_floor, result.store_floor):
+        lines.append(
+            f"  {rate.label:<22}{rate.per_second:>10,.0f} /s   p50 {rate.p50_ms:6.2f} ms   "
+            f"p95 {rate.p95_ms:6.2f} ms   p99 {rate.p99_ms:6.2f} ms   "
+            f"({rate.requests:,} requests, {rate.failures} failed)"
+        )
+    ok = result.ngsi.per_second >= 2000 and result.ngsi.p95_ms < 20 and not result.ngsi.failures
+    verdict = "met" if ok else "MISSED"
+    lines.append(f"  target ≥ 2,000 updates/s with p95 < 20 ms: {verdict}")
+    return lines

@@ -1,0 +1,1 @@
+"""Statistical observations: metrics, values by area, period and breakdown, and load batches."""

@@ -1,0 +1,549 @@
+"""Import one file into observations through a mapping: one batch, all or nothing.
+
+Every row read ends up stored, rejected (kept with its reason) or skipped (on purpose, with a
+reason): rows_read = rows_stored + rows_rejected + rows_skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citymeter.accounts import audit
+from citymeter.accounts.permissions import Viewer
+from citymeter.errors import InvalidInput, NotFound
+from citymeter.observations import service
+from citymeter.observations.mapping import PERIOD_CAPTURES, Mapping, ValueSpec
+from citymeter.observations.models import LoadBatch, RejectedRecord
+from citymeter.observations.parsing import (
+    CellError,
+    normalise_age,
+    normalise_sex,
+    number_parser,
+    parse_period,
+    period_start,
+)
+from citymeter.observations.reading import Table, normalise_header, read_table
+from citymeter.places import service as places
+from citymeter.places.models import Area, City
+
+UNKNOWN_AREA = "area not in the city"
+INVALID_CELL = "unreadable cell"
+LIST_LIMIT = 200  # names listed per kind in a summary; counts are always complete
+
+Progress = Callable[[int, int], None]  # (rows done, estimated total)
+
+
+@dataclass
+class ImportReport:
+    mapping: str
+    file_name: str
+    city: str
+    dry_run: bool
+    batch_id: int | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+    observations: int = 0
+    written: int = 0
+    unchanged: int = 0
+    missing_values: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    unmatched_areas: list[str] = field(default_factory=list)
+    missing_by_metric: dict[str, list[str]] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
+    previous_batches: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One value column of the file, resolved: where the cell is and what it means."""
+
+    index: int
+    header: str
+    metric_id: int
+    metric_code: str
+    unit: str
+    grain: str
+    period: dt.date | None  # fixed by the mapping or the header; else read from period_column
+    period_column: int | None
+    sex: str | int  # a normalised constant, or the index of the column holding it
+    age_band: str | int
+    dims: str
+
+
+@dataclass
+class _Issue:
+    row_number: int
+    category: str
+    detail: str
+    raw: Sequence[Any]
+
+
+class _AreaMatcher:
+    """Finds a row's area by code or name among the city's areas."""
+
+    def __init__(self, session: Session, city: City, mapping: Mapping) -> None:
+        spec = mapping.area
+        self.by = spec.match_by
+        self.pattern = re.compile(spec.pattern) if spec.pattern else None
+        self.skip = set(spec.skip)
+        self.template = spec.code_template
+        self.lookup: dict[str, int | None] = {}
+        areas = session.execute(
+            select(Area.id, Area.code, Area.name, Area.names, Area.valid_from)
+            .where(Area.city_id == city.id)
+            # The latest version of an area wins (boundaries change; codes stay).
+            .order_by(Area.valid_from.asc().nulls_first(), Area.id)
+        ).all()
+        for area_id, code, name, names, _ in areas:
+            if self.by == "code":
+                self.lookup[code] = area_id
+                continue
+            for label in {name, *(names or {}).values()}:
+                key = label.strip().casefold()
+                previous = self.lookup.get(key, area_id)
+                # Two different areas sharing a name cannot be told apart by name.
+                self.lookup[key] = area_id if previous == area_id else None
+
+    def key(self, cell: Any) -> str | None:
+        text = "" if cell is None else str(cell).strip()
+        if self.pattern is not None:
+            match = self.pattern.search(text)
+            if match is None:
+                return None
+            groups = match.groupdict()
+            if self.by in groups and groups[self.by] is not None:
+                text = groups[self.by]
+            elif match.groups():
+                text = match.group(1)
+            else:
+                text = match.group(0)
+            text = text.strip()
+        if self.by == "name":
+            return text.casefold()
+        if self.template is not None and text:
+            return self.template.replace("{key}", text)
+        return text
+
+
+def _resolve_columns(
+    session: Session, table: Table, mapping: Mapping, label: str
+) -> tuple[list[_Column], list[str]]:
+    columns: list[_Column] = []
+    metric_codes: list[str] = []
+    headers = table.headers
+    index_of = {h: i for i, h in reversed(list(enumerate(headers)))}
+
+    def column_index(name: str, what: str) -> int:
+        wanted = normalise_header(name)
+        if wanted not in index_of:
+            shown = ", ".join(repr(h) for h in headers[:12])
+            raise InvalidInput(
+                f"{label} has no column {name!r} ({what}); its headers begin: {shown}."
+            )
+        return index_of[wanted]
+
+    for number, spec in enumerate(mapping.values):
+        where = f"values[{number}]"
+        metric = service.ensure_metric(
+            session,
+            None,
+            code=spec.metric,
+            name=spec.metric_name or spec.metric,
+            names=spec.metric_names,
+            unit=spec.unit,
+            description=spec.description,
+            visibility=spec.visibility,
+        )
+        if spec.metric not in metric_codes:
+            metric_codes.append(spec.metric)
+        matches: list[tuple[int, dict[str, str]]] = []
+        if spec.column is not None:
+            matches.append((column_index(spec.column, f"{where}.column"), {}))
+        else:
+            assert spec.header_pattern is not None
+            pattern = re.compile(spec.header_pattern)
+            for index, header in enumerate(headers):
+                match = pattern.fullmatch(header)
+                if match is not None:
+                    captured = {k: v for k, v in match.groupdict().items() if v is not None}
+                    matches.append((index, captured))
+            if not matches:
+                shown = ", ".join(repr(h) for h in headers[:8])
+                raise InvalidInput(
+                    f"{where}.header_pattern {spec.header_pattern!r} matches no header of "
+                    f"{label} (a pattern must match a whole header); headers begin: {shown}."
+                )
+        for index, captured in matches:
+            columns.append(
+                _plan_column(spec, index, headers[index], captured, metric.id, where, column_index)
+            )
+    return columns, metric_codes
+
+
+def _plan_column(
+    spec: ValueSpec,
+    index: int,
+    header: str,
+    captured: dict[str, str],
+    metric_id: int,
+    where: str,
+    column_index: Callable[[str, str], int],
+) -> _Column:
+    period: dt.date | None = None
+    period_column: int | None = None
+    try:
+        if spec.period.from_header:
+            parts = {k: int(captured[k]) for k in PERIOD_CAPTURES if k in captured}
+            period = period_start(spec.period.grain, **parts)
+        elif spec.period.value is not None:
+            period = parse_period(spec.period.value, spec.period.grain)
+        else:
+            assert spec.period.column is not None
+            period_column = column_index(spec.period.column, f"{where}.period.column")
+        sex: str | int
+        age: str | int
+        if "sex" in captured:
+            sex = normalise_sex(captured["sex"])
+        elif isinstance(spec.sex, str):
+            sex = normalise_sex(spec.sex)
+        else:
+            sex = column_index(spec.sex.column, f"{where}.sex.column")
+        if "age" in captured:
+            age = normalise_age(captured["age"])
+        elif isinstance(spec.age_band, str):
+            age = normalise_age(spec.age_band)
+        else:
+            age = column_index(spec.age_band.column, f"{where}.age_band.column")
+    except CellError as exc:
+        raise InvalidInput(f"{where}, header {header!r}: {exc}.") from None
+    extra = {k: v for k, v in captured.items() if k not in (*PERIOD_CAPTURES, "sex", "age")}
+    dims = ";".join(f"{k}={v}" for k, v in sorted({**spec.dims, **extra}.items()))
+    return _Column(
+        index=index,
+        header=header,
+        metric_id=metric_id,
+        metric_code=spec.metric,
+        unit=spec.unit,
+        grain=spec.period.grain,
+        period=period,
+        period_column=period_column,
+        sex=sex,
+        age_band=age,
+        dims=dims,
+    )
+
+
+class _Run:
+    """The state of one import while its rows stream through."""
+
+    def __init__(
+        self,
+        session: Session,
+        table: Table,
+        mapping: Mapping,
+        columns: list[_Column],
+        matcher: _AreaMatcher,
+        report: ImportReport,
+        city: City,
+        source_id: int | None,
+        progress: Progress | None,
+    ) -> None:
+        self.session = session
+        self.table = table
+        self.mapping = mapping
+        self.columns = columns
+        self.matcher = matcher
+        self.report = report
+        self.city = city
+        self.source_id = source_id
+        self.progress = progress
+        self.rejected: list[_Issue] = []
+        self.fatal: list[_Issue] = []
+        self.skipped: Counter[str] = Counter()
+        self.unmatched: dict[str, None] = {}
+        self.missing: dict[str, list[str]] = {}
+
+    def observations(self) -> Iterator[service.ObservationRow]:
+        mapping, report = self.mapping, self.report
+        parse_number = number_parser(mapping.numbers)
+        area_column = self._area_column()
+        area_of = self.matcher.lookup
+        key_of = self.matcher.key
+        skip = self.matcher.skip
+        unknown_fails = mapping.area.unknown == "fail"
+        invalid_fails = mapping.numbers.invalid == "fail"
+        periods: dict[tuple[Any, str], dt.date] = {}
+        sexes: dict[Any, str] = {}
+        ages: dict[Any, str] = {}
+        columns = self.columns
+        source_id = self.source_id
+        row_type = service.ObservationRow
+        row_number = self.table.first_row_number - 1
+        every = 5000
+        for raw in self.table.rows:
+            row_number += 1
+            report.rows_read += 1
+            if self.progress is not None and report.rows_read % every == 0:
+                self.progress(self.table.position(), self.table.estimated_rows)
+            if not any(raw) and all(c is None or c == "" for c in raw):
+                self.skipped["blank row"] += 1
+                continue
+            cell = raw[area_column] if area_column < len(raw) else None
+            key = key_of(cell)
+            if key in skip:
+                self.skipped[mapping.area.skip_reason] += 1
+                continue
+            area_id = area_of.get(key) if key is not None else None
+            if area_id is None:
+                shown = str(cell).strip() if key is None else key
+                self.unmatched[shown] = None
+                detail = (
+                    f"{shown!r} names two or more areas of {self.city.name}"
+                    if key is not None and key in area_of
+                    else f"{shown!r} is not an area of {self.city.name}"
+                    if key is not None
+                    else f"{shown!r} does not match the area pattern"
+                )
+                if mapping.area.unknown == "skip":
+                    self.skipped[f"area not in {self.city.name}"] += 1
+                    continue
+                issue = _Issue(row_number, UNKNOWN_AREA, detail, raw)
+                (self.fatal if unknown_fails else self.rejected).append(issue)
+                continue
+            found: list[service.ObservationRow] = []
+            try:
+                for col in columns:
+                    value_cell = raw[col.index] if col.index < len(raw) else None
+                    try:
+                        value = parse_number(value_cell)
+                    except CellError as exc:
+                        raise CellError(f"column {col.header!r}: {exc}") from None
+                    if value is None:
+                        report.missing_values += 1
+                        names = self.missing.setdefault(col.metric_code, [])
+                        if len(names) < LIST_LIMIT:
+                            names.append(str(cell).strip())
+                        continue
+                    period = col.period
+                    if period is None:
+                        assert col.period_column is not None
+                        text = raw[col.period_column]
+                        period = periods.get((text, col.grain))
+                        if period is None:
+                            period = parse_period(text, col.grain)
+                            periods[(text, col.grain)] = period
+                    sex = col.sex
+                    if not isinstance(sex, str):
+                        text = raw[sex]
+                        sex = sexes.get(text) or sexes.setdefault(text, normalise_sex(text))
+                    age = col.age_band
+                    if not isinstance(age, str):
+                        text = raw[age]
+                        age = ages.get(text) or ages.setdefault(text, normalise_age(text))
+                    found.append(
+                        row_type(
+                            col.metric_id,
+                            area_id,
+                            col.grain,
+                            period,
+                            value,
+                            col.unit,
+                            sex,
+                            age,
+                            col.dims,
+                            source_id,
+                        )
+                    )
+            except (CellError, IndexError) as exc:
+                detail = str(exc) if isinstance(exc, CellError) else "the row is too short"
+                issue = _Issue(row_number, INVALID_CELL, detail, raw)
+                (self.fatal if invalid_fails else self.rejected).append(issue)
+                continue
+            if not found:
+                self.skipped["no values in the row (all missing)"] += 1
+                continue
+            report.rows_stored += 1
+            report.observations += len(found)
+            if not self.fatal:
+                yield from found
+        if self.progress is not None:
+            self.progress(self.table.position(), self.table.estimated_rows)
+
+    def _area_column(self) -> int:
+        wanted = normalise_header(self.mapping.area.column)
+        try:
+            return self.table.headers.index(wanted)
+        except ValueError:
+            shown = ", ".join(repr(h) for h in self.table.headers[:12])
+            raise InvalidInput(
+                f"The file has no area column {self.mapping.area.column!r}; "
+                f"its headers begin: {shown}."
+            ) from None
+
+
+def _raw_text(raw: Sequence[Any]) -> str:
+    return json.dumps(["" if c is None else str(c) for c in raw], ensure_ascii=False)[:4000]
+
+
+def _fail_message(run: _Run, city: City, label: str) -> InvalidInput:
+    fatal = run.fatal
+    categories = Counter(issue.category for issue in fatal)
+    lines = [f"row {i.row_number}: {i.detail}" for i in fatal[:LIST_LIMIT]]
+    if categories.get(UNKNOWN_AREA):
+        keys = list(run.unmatched)
+        head = (
+            f"{categories[UNKNOWN_AREA]} row(s) of {label} name areas that {city.name} does not "
+            f"have: {', '.join(keys[:20])}. Add the areas, or set area.unknown: reject in the "
+            "mapping to store the other rows and list these."
+        )
+    else:
+        head = (
+            f"{categories[INVALID_CELL]} row(s) of {label} hold unreadable cells, first: "
+            f"{fatal[0].detail} (row {fatal[0].row_number}). Fix the file, or set "
+            "numbers.invalid: reject in the mapping to store the other rows and list these."
+        )
+    return InvalidInput(head + " Nothing was stored.", details={"errors": lines})
+
+
+def import_file(
+    session: Session,
+    actor: Viewer,
+    *,
+    data: bytes,
+    file_name: str,
+    mapping: Mapping,
+    city: City,
+    dry_run: bool = False,
+    source_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import `data` into `city` as one batch. Fails as a whole (store unchanged) or succeeds."""
+    label = file_name or "the file"
+    report = ImportReport(
+        mapping=mapping.name, file_name=file_name, city=city.code, dry_run=dry_run
+    )
+    sha256 = hashlib.sha256(data).hexdigest()
+    table = read_table(data, mapping.file, label)
+    report.encoding = table.encoding
+    report.previous_batches = list(
+        session.scalars(
+            select(LoadBatch.id).where(
+                LoadBatch.file_sha256 == sha256,
+                LoadBatch.city_id == city.id,
+                LoadBatch.status == "done",
+            )
+        )
+    )
+    savepoint = session.begin_nested()
+    try:
+        columns, report.metrics = _resolve_columns(session, table, mapping, label)
+        matcher = _AreaMatcher(session, city, mapping)
+        batch = service.open_batch(
+            session,
+            city_id=city.id,
+            source_id=source_id,
+            file_name=file_name,
+            file_sha256=sha256,
+            mapping_name=mapping.name,
+            created_by_id=actor.user_id,
+        )
+        run = _Run(session, table, mapping, columns, matcher, report, city, source_id, progress)
+        report.written = service.store_observations(session, batch, run.observations())
+        if run.fatal:
+            raise _fail_message(run, city, label)
+        report.unchanged = report.observations - report.written
+        report.rows_rejected = len(run.rejected)
+        report.rows_skipped = sum(run.skipped.values())
+        report.rejected_by_reason = dict(Counter(i.category for i in run.rejected))
+        report.skipped_by_reason = dict(run.skipped)
+        report.unmatched_areas = list(run.unmatched)[:LIST_LIMIT]
+        report.missing_by_metric = run.missing
+        session.add_all(
+            RejectedRecord(
+                batch_id=batch.id,
+                row_number=issue.row_number,
+                reason=f"{issue.category}: {issue.detail}"[:500],
+                raw=_raw_text(issue.raw),
+            )
+            for issue in run.rejected
+        )
+        summary = report.as_dict()
+        service.close_batch(
+            session,
+            batch,
+            rows_read=report.rows_read,
+            stored=report.written,
+            rejected=report.rows_rejected,
+            skipped=report.rows_skipped,
+            summary=summary,
+        )
+        if dry_run:
+            savepoint.rollback()
+            return report
+        report.batch_id = batch.id
+        batch.summary = report.as_dict()
+        audit.record(
+            session,
+            actor,
+            "observations.import",
+            "load_batch",
+            batch.id,
+            {
+                "file": file_name,
+                "sha256": sha256,
+                "mapping": mapping.name,
+                "rows_read": report.rows_read,
+                "written": report.written,
+                "rejected": report.rows_rejected,
+            },
+        )
+        savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    return report
+
+
+def import_path(
+    session: Session,
+    actor: Viewer,
+    *,
+    path: Path,
+    mapping: Mapping,
+    city_code: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a file on disk (the CLI's door)."""
+    if not path.is_file():
+        raise NotFound(f"There is no file at {str(path)!r}.")
+    city = places.get_city(session, city_code)
+    return import_file(
+        session,
+        actor,
+        data=path.read_bytes(),
+        file_name=path.name,
+        mapping=mapping,
+        city=city,
+        dry_run=dry_run,
+        progress=progress,
+    )

@@ -1,0 +1,1 @@
+"""Import mappings shipped with CityMeter (`--mapping NAME`)."""

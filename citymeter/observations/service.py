@@ -1,0 +1,365 @@
+"""Metrics and observations: register metrics, open load batches, store observations in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from citymeter.accounts import audit
+from citymeter.accounts.permissions import READ_INTERNAL, Viewer
+from citymeter.errors import Conflict, InvalidInput
+from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
+from citymeter.places.models import Area, City
+from citymeter.sources.models import VISIBILITIES
+
+# Rows per driver-level executemany call: large enough to amortise the call, small enough
+# to keep the tuples of one chunk cheap in memory.
+CHUNK_ROWS = 20_000
+
+
+class ObservationRow(NamedTuple):
+    """One observation on its way into the store (ids already resolved)."""
+
+    metric_id: int
+    area_id: int
+    grain: str
+    period_start: dt.date
+    value: float
+    unit: str
+    sex: str = "total"
+    age_band: str = "total"
+    dims: str = ""
+    source_id: int | None = None
+
+
+def ensure_metric(
+    session: Session,
+    actor: Viewer | None,
+    *,
+    code: str,
+    name: str,
+    unit: str,
+    names: dict[str, str] | None = None,
+    description: str | None = None,
+    visibility: str = "public",
+) -> Metric:
+    """The metric with this code, created when it does not exist yet.
+
+    A metric's unit never changes silently: asking for an existing code with another unit is an
+    error. `actor=None` skips the audit entry (used by loaders that record the batch instead).
+    """
+    if not code.strip():
+        raise InvalidInput("A metric needs a code.")
+    if not unit.strip():
+        raise InvalidInput(f"The metric {code!r} needs a unit (e.g. persons, %, GBP).")
+    if visibility not in VISIBILITIES:
+        raise InvalidInput(
+            f"Visibility {visibility!r} is not one of {', '.join(VISIBILITIES)} (metric {code!r})."
+        )
+    metric = session.scalar(select(Metric).where(Metric.code == code))
+    if metric is not None:
+        if metric.unit != unit:
+            raise InvalidInput(
+                f"The metric {code!r} is measured in {metric.unit!r}, not {unit!r}; "
+                "use the registered unit or a new metric code."
+            )
+        return metric
+    metric = Metric(
+        code=code,
+        name=name,
+        names=names or {},
+        unit=unit,
+        description=description,
+        visibility=visibility,
+    )
+    session.add(metric)
+    session.flush()
+    if actor is not None:
+        audit.record(
+            session, actor, "metric.create", "metric", metric.id, {"code": code, "unit": unit}
+        )
+    return metric
+
+
+def add_metric(
+    session: Session,
+    actor: Viewer,
+    *,
+    code: str,
+    name: str,
+    unit: str,
+    names: dict[str, str] | None = None,
+    description: str | None = None,
+    visibility: str = "public",
+) -> Metric:
+    """Register a new metric; an existing code is a conflict."""
+    if session.scalar(select(Metric.id).where(Metric.code == code)) is not None:
+        raise Conflict(f"A metric with the code {code!r} already exists.")
+    return ensure_metric(
+        session,
+        actor,
+        code=code,
+        name=name,
+        unit=unit,
+        names=names,
+        description=description,
+        visibility=visibility,
+    )
+
+
+def list_metrics(session: Session, viewer: Viewer) -> list[Metric]:
+    """Metrics the viewer may see: internal ones only for those who read internal data."""
+    query = select(Metric).order_by(Metric.code)
+    if not viewer.can(READ_INTERNAL):
+        query = query.where(Metric.visibility == "public")
+    return list(session.scalars(query))
+
+
+def open_batch(
+    session: Session,
+    *,
+    kind: str = "observations",
+    city_id: int | None = None,
+    source_id: int | None = None,
+    file_name: str | None = None,
+    file_sha256: str | None = None,
+    mapping_name: str | None = None,
+    created_by_id: int | None = None,
+) -> LoadBatch:
+    batch = LoadBatch(
+        kind=kind,
+        city_id=city_id,
+        source_id=source_id,
+        file_name=file_name,
+        file_sha256=file_sha256,
+        mapping_name=mapping_name,
+        created_by_id=created_by_id,
+        status="running",
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _chunks(rows: Iterable[ObservationRow], size: int) -> Iterator[list[ObservationRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+_COLUMNS = "metric_id, area_id, grain, period_start, value, unit, sex, age_band, dims, source_id"
+_KEY = "metric_id, area_id, grain, period_start, sex, age_band, dims"
+
+
+def _insert_sql(batch_id: int) -> str:
+    # The batch id is the same for every row: written into the statement (an int, never text
+    # from outside) so that ObservationRow tuples go to executemany as they are.
+    return (
+        f"INSERT INTO observation ({_COLUMNS}, batch_id) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch_id)})"
+    )
+
+
+def _upsert_sql(batch_id: int) -> str:
+    # A row whose value is unchanged is left alone (it keeps its batch), so that re-importing a
+    # file changes nothing and `rowcount` counts only rows really written. An update keeps the
+    # value it replaces, so that undoing the batch can put it back.
+    return (
+        _insert_sql(batch_id) + f" ON CONFLICT ({_KEY}) DO UPDATE SET "
+        "previous_value = CASE WHEN observation.batch_id = excluded.batch_id "
+        "THEN observation.previous_value ELSE observation.value END, "
+        "previous_batch_id = CASE WHEN observation.batch_id = excluded.batch_id "
+        "THEN observation.previous_batch_id ELSE observation.batch_id END, "
+        "value = excluded.value, unit = excluded.unit, source_id = excluded.source_id, "
+        "batch_id = excluded.batch_id "
+        "WHERE observation.value <> excluded.value OR observation.unit <> excluded.unit"
+    )
+
+
+def _max_observation_id(cursor: Any) -> int:
+    cursor.execute("SELECT max(id) FROM observation")
+    row = cursor.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def store_observations(session: Session, batch: LoadBatch, rows: Iterable[ObservationRow]) -> int:
+    """Upsert observations for `batch` in chunks through the driver; returns the rows written.
+
+    Rows equal to what is stored already are not written and not counted (re-importing the same
+    file stores 0). Runs in the session's transaction: nothing is committed here. The ids of the
+    rows the batch inserts are kept on the batch (first/last), so that undo finds them without an
+    index on observation.batch_id, which would slow every bulk insert.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    insert_sql, upsert_sql = _insert_sql(batch.id), _upsert_sql(batch.id)
+    if dialect != "sqlite":
+        insert_sql, upsert_sql = insert_sql.replace("?", "%s"), upsert_sql.replace("?", "%s")
+    integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    written = 0
+    # Most chunks hold only new keys; on SQLite a plain INSERT is ~1.6x faster than an upsert,
+    # so try it first under a savepoint and fall back to the upsert when a key exists already.
+    # (psycopg pipelines executemany, and an aborted pipeline is noisy: PostgreSQL upserts.)
+    plain = dialect == "sqlite"
+    try:
+        before = _max_observation_id(cursor)
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            if plain:
+                cursor.execute("SAVEPOINT cm_observations_chunk")
+                try:
+                    cursor.executemany(insert_sql, chunk)
+                except integrity_error:
+                    cursor.execute("ROLLBACK TO SAVEPOINT cm_observations_chunk")
+                    cursor.execute("RELEASE SAVEPOINT cm_observations_chunk")
+                    plain = False  # a re-import: the next chunks likely conflict too
+                else:
+                    cursor.execute("RELEASE SAVEPOINT cm_observations_chunk")
+                    written += len(chunk)
+                    continue
+            cursor.executemany(upsert_sql, chunk)
+            written += max(cursor.rowcount, 0)
+        after = _max_observation_id(cursor)
+    finally:
+        cursor.close()
+    if after > before:
+        first = before + 1
+        batch.first_observation_id = min(first, batch.first_observation_id or first)
+        batch.last_observation_id = max(after, batch.last_observation_id or after)
+        session.flush()
+    return written
+
+
+def close_batch(
+    session: Session,
+    batch: LoadBatch,
+    *,
+    rows_read: int,
+    stored: int,
+    rejected: int,
+    skipped: int = 0,
+    summary: dict[str, Any] | None = None,
+) -> None:
+    batch.rows_read = rows_read
+    batch.stored = stored
+    batch.rejected = rejected
+    batch.skipped = skipped
+    batch.summary = summary or {}
+    batch.status = "done"
+    batch.finished_at = dt.datetime.now(dt.UTC)
+    session.flush()
+
+
+def check_grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise InvalidInput(f"Grain {grain!r} is not one of {', '.join(GRAINS)}.")
+    return grain
+
+
+class ObservationView(NamedTuple):
+    """One observation as the API and CLI show it."""
+
+    metric: str
+    unit: str
+    city: str
+    area_code: str
+    area_name: str
+    area_level: str
+    grain: str
+    period_start: dt.date
+    sex: str
+    age_band: str
+    dims: str
+    value: float
+    batch_id: int | None
+
+
+def query_observations(
+    session: Session,
+    viewer: Viewer,
+    *,
+    metric: str | None = None,
+    city: str | None = None,
+    area_code: str | None = None,
+    level: str | None = None,
+    period_from: dt.date | None = None,
+    period_to: dt.date | None = None,
+    grain: str | None = None,
+    sex: str | None = None,
+    age_band: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[ObservationView], int]:
+    """Observations matching the filters, a page of them and the total count.
+
+    The public sees public metrics only; a district head sees internal metrics of their own
+    district (and the areas directly under it); staff who read internal data see everything.
+    """
+    filters: list[Any] = []
+    if metric is not None:
+        filters.append(Metric.code == metric)
+    if city is not None:
+        filters.append(City.code == city)
+    if area_code is not None:
+        filters.append(Area.code == area_code)
+    if level is not None:
+        filters.append(Area.level == level)
+    if period_from is not None:
+        filters.append(Observation.period_start >= period_from)
+    if period_to is not None:
+        filters.append(Observation.period_start <= period_to)
+    if grain is not None:
+        filters.append(Observation.grain == check_grain(grain))
+    if sex is not None:
+        filters.append(Observation.sex == sex)
+    if age_band is not None:
+        filters.append(Observation.age_band == age_band)
+    if viewer.role == "district_head" and viewer.district_id is not None:
+        own = (Area.id == viewer.district_id) | (Area.parent_id == viewer.district_id)
+        filters.append((Metric.visibility == "public") | own)
+    elif not viewer.sees_internal_of(None):
+        filters.append(Metric.visibility == "public")
+    base = (
+        select(Observation, Metric.code, Area.code, Area.name, Area.level, City.code)
+        .join(Metric, Metric.id == Observation.metric_id)
+        .join(Area, Area.id == Observation.area_id)
+        .join(City, City.id == Area.city_id)
+        .where(*filters)
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    page = session.execute(
+        base.order_by(
+            Metric.code,
+            Area.code,
+            Observation.period_start,
+            Observation.sex,
+            Observation.age_band,
+            Observation.dims,
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    views = [
+        ObservationView(
+            metric=metric_code,
+            unit=obs.unit,
+            city=city_code,
+            area_code=code,
+            area_name=name,
+            area_level=area_level,
+            grain=obs.grain,
+            period_start=obs.period_start,
+            sex=obs.sex,
+            age_band=obs.age_band,
+            dims=obs.dims,
+            value=obs.value,
+            batch_id=obs.batch_id,
+        )
+        for obs, metric_code, code, name, area_level, city_code in page
+    ]
+    return views, int(total)

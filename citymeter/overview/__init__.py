@@ -1,0 +1,1 @@
+"""The city at a glance: its districts, their boundaries and a few headline figures."""

@@ -1,0 +1,1 @@
+"""Places: cities and their tree of areas (district, neighbourhood, …) with codes and boundaries."""

@@ -1,0 +1,1 @@
+"""Sources: the registry of the city systems CityMeter takes data from."""

@@ -1,0 +1,56 @@
+"""The app factory: one FastAPI app serving the JSON API, the pages and the static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from citymeter import __version__
+from citymeter.connectors.runner import embedded_runner
+from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.live.bus import bus_lifespan
+from citymeter.settings import Settings, get_settings
+from citymeter.web import api, pages, problems
+from citymeter.web.limits import BodySizeLimit
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start and stop what runs beside the requests: the live event bus, the connector runner."""
+    async with bus_lifespan(app.state.settings):
+        with embedded_runner(app.state.settings, app.state.engine) as runner:
+            app.state.runner = runner
+            yield
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.resolved_database_url)
+    app = FastAPI(
+        title="CityMeter API",
+        version=__version__,
+        description="City data, indicators and certification. Errors are application/problem+json.",
+        openapi_url="/api/v1/openapi.json",
+        # FastAPI's built-in docs pages load their scripts from a CDN; CityMeter works offline.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    problems.install(app)
+    for router in api.ROUTERS:
+        app.include_router(router)
+    for router in pages.ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    return app
