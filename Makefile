@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Front-end libraries come from npm at install time and are served by CityMeter itself (no CDN).
+VENDOR := citymeter/web/static/vendor
+VENDOR_STAMP := node_modules/.citymeter-vendored
 
 .PHONY: demo test lint typecheck install clean serve bench
 
@@ -12,12 +15,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	touch $(VENDOR_STAMP)
 
-demo: $(STAMP)
+install: $(STAMP) $(VENDOR_STAMP)
+
+demo: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/citymeter demo
 
-serve: $(STAMP)
+serve: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/citymeter serve
 
 lint: $(STAMP)
@@ -27,7 +36,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) $(VENDOR_STAMP) lint typecheck
 	$(BIN)/citymeter db check
 	$(BIN)/pytest
 
@@ -35,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/citymeter bench import
 
 clean:
-	rm -rf $(VENV) citymeter-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(VENDOR) citymeter-data .pytest_cache .mypy_cache .ruff_cache
