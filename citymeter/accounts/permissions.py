@@ -23,6 +23,12 @@ APPLICATIONS_WRITE = "applications:write"
 APPLICATIONS_READ = "applications:read"
 # File and import civil complaints (Open311 POST requests, historical imports).
 COMPLAINTS_WRITE = "complaints:write"
+# File a citizen suggestion: a resident's own account (role "public" with a login) or a city
+# system with an API key; answer one officially (staff).
+SUGGESTIONS_WRITE = "suggestions:write"
+SUGGESTIONS_RESPOND = "suggestions:respond"
+# A department answers (acknowledges, replies to) a directive addressed to it.
+DIRECTIVES_ANSWER = "directives:answer"
 
 _STEWARD = {
     READ_INTERNAL,
@@ -32,11 +38,15 @@ _STEWARD = {
     SOURCES_WRITE,
     INGEST_WRITE,
     COMPLAINTS_WRITE,
+    SUGGESTIONS_WRITE,
+    SUGGESTIONS_RESPOND,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "public": frozenset(),
-    "mayor": frozenset({READ_INTERNAL, DIRECTIVES_ISSUE, AUDIT_READ}),
+    # Anonymous visitors have no user id, so `require` still refuses them; a logged-in resident
+    # account (role "public") may file suggestions.
+    "public": frozenset({SUGGESTIONS_WRITE}),
+    "mayor": frozenset({READ_INTERNAL, DIRECTIVES_ISSUE, AUDIT_READ, SUGGESTIONS_RESPOND}),
     "district_head": frozenset({READ_INTERNAL, DIRECTIVES_ISSUE}),
     "official": frozenset(
         {
@@ -45,9 +55,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             APPLICATIONS_WRITE,
             APPLICATIONS_READ,
             COMPLAINTS_WRITE,
+            SUGGESTIONS_WRITE,
+            SUGGESTIONS_RESPOND,
+            DIRECTIVES_ANSWER,
         }
     ),
-    "data_steward": frozenset(_STEWARD | {APPLICATIONS_WRITE, APPLICATIONS_READ}),
+    "data_steward": frozenset(
+        _STEWARD | {APPLICATIONS_WRITE, APPLICATIONS_READ, DIRECTIVES_ANSWER}
+    ),
     "assessor": frozenset({ASSESSMENTS_SCORE, APPLICATIONS_READ}),
     "certifier_admin": frozenset({ROUNDS_MANAGE, ASSESSMENTS_SCORE, AUDIT_READ, APPLICATIONS_READ}),
     "admin": frozenset(_STEWARD | {USERS_MANAGE, AUDIT_READ}),
@@ -67,6 +82,8 @@ class Viewer:
     city_id: int | None = None
 
     def can(self, permission: str) -> bool:
+        if self.user_id is None and self.role == "public":
+            return False  # an anonymous visitor holds nothing; a resident's login may
         return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
 
     def sees_internal_of(self, district_id: int | None) -> bool:

@@ -88,7 +88,7 @@ class Me(BaseModel):
             authenticated=viewer.user_id is not None,
             username=viewer.username,
             role=viewer.role,
-            permissions=sorted(ROLE_PERMISSIONS.get(viewer.role, frozenset())),
+            permissions=sorted(p for p in ROLE_PERMISSIONS.get(viewer.role, ()) if viewer.can(p)),
             user=UserPublic.of(user) if user is not None else None,
             csrf_token=csrf_token,
         )

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from citymeter.accounts import audit
 from citymeter.accounts.models import ROLES, ApiToken, User, WebSession
@@ -25,6 +25,8 @@ from citymeter.places.models import Area, City
 
 TOKEN_PREFIX = "cm_"
 MAX_TOKEN_DAYS = 3650
+# How stale an API token's last_used_at may get before a request refreshes it.
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 # After this many wrong passwords in a row an account refuses logins for LOCKOUT, even with
 # the right password. Short on purpose: it slows guessing without locking anyone out for long.
@@ -284,7 +286,11 @@ def revoke_token(session: Session, actor: Viewer, username: str, name: str) -> A
 
 
 def user_for_token(session: Session, secret: str) -> User:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    token = session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(secret))
+        .options(joinedload(ApiToken.user))  # one query, not two, per API request
+    )
     now = utcnow()
     if token is None or token.revoked_at is not None:
         raise NotAuthenticated("The API token is not valid; ask an admin for a new one.")
@@ -292,7 +298,9 @@ def user_for_token(session: Session, secret: str) -> User:
         raise NotAuthenticated("The API token has expired; ask an admin for a new one.")
     if not token.user.is_active:
         raise NotAuthenticated("The account behind this API token is disabled.")
-    token.last_used_at = now
+    # Kept to the minute: writing it on every request would make each read an UPDATE.
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
     return token.user
 
 

@@ -161,6 +161,35 @@ def assignments(session: Session, viewer: Viewer) -> list[Application]:
     return list(session.scalars(query))
 
 
+def assessors_of(session: Session, application_id: int) -> list[str]:
+    """The usernames assigned to an application (for the certification body's view)."""
+    return list(
+        session.scalars(
+            select(User.username)
+            .join(AssessorAssignment, AssessorAssignment.assessor_id == User.id)
+            .where(AssessorAssignment.application_id == application_id)
+            .order_by(User.username)
+        )
+    )
+
+
+def own_scores(
+    session: Session, viewer: Viewer, application_id: int, stage_id: str
+) -> list[ItemScore]:
+    """The scores this assessor has given an application in a stage (to fill their form)."""
+    if viewer.user_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(ItemScore).where(
+                ItemScore.application_id == application_id,
+                ItemScore.assessor_id == viewer.user_id,
+                ItemScore.stage_id == stage_id,
+            )
+        )
+    )
+
+
 def _stage(framework: Framework, stage_id: str) -> Stage:
     stage = next((s for s in framework.stages if s.id == stage_id), None)
     if stage is None or stage.kind not in SCORING_KINDS:
@@ -404,7 +433,8 @@ def committee_from_scores(
     return view
 
 
-def _score_rows(session: Session, application_id: int) -> list[tuple[str, str, float]]:
+def score_rows(session: Session, application_id: int) -> list[tuple[str, str, float]]:
+    """Every score of an application as (stage, element, value) rows."""
     return [
         (r.stage_id, r.element_id, r.value)
         for r in session.scalars(
@@ -418,7 +448,7 @@ def committee_view(session: Session, viewer: Viewer, application_id: int) -> Com
     application = visible_application(session, viewer, application_id)
     framework = framework_for(session, application)
     return committee_from_scores(
-        framework, application.id, _score_rows(session, application.id), application.population
+        framework, application.id, score_rows(session, application.id), application.population
     )
 
 

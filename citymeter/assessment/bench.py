@@ -1,5 +1,6 @@
 """`citymeter bench assessment`: aggregate and rank a round of 40 cities × 53 sub-indicators ×
-9 assessors, with the scores in a database (a temporary SQLite file unless a URL is given)."""
+9 assessors, with the scores in a database (a temporary SQLite file unless a URL is given), then
+render one city's assessment report as PDF."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert
+from fpdf import FPDF
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from citymeter.accounts.models import User
-from citymeter.assessment import rounds
+from citymeter.accounts.permissions import SYSTEM_VIEWER
+from citymeter.assessment import pdf, reports, rounds
 from citymeter.assessment.benchmarking import aggregate_round
 from citymeter.assessment.models import Application, CertificationRound, ItemScore
 from citymeter.assessment.scoring import CityStanding, rank_cities
@@ -32,6 +35,10 @@ class AssessmentBench:
     load_seconds: float
     aggregate_seconds: float
     certified: int
+    report_data_seconds: float  # the report's content: committee view, class median, gaps
+    report_pdf_seconds: float  # rendering it as PDF with the embedded Korean font
+    baseline_pdf_seconds: float  # a one-line Korean PDF with the same font: the fixed cost
+    report_pdf_bytes: int
 
 
 def run(cities: int = 40, assessors: int = 9, seed: int = 1) -> AssessmentBench:
@@ -65,7 +72,7 @@ def run(cities: int = 40, assessors: int = 9, seed: int = 1) -> AssessmentBench:
             session.flush()
             rows = []
             for n in range(cities):
-                city = City(code=f"c{n}", name=f"City {n}")
+                city = City(code=f"c{n}", name=f"벤치시 {n}")
                 session.add(city)
                 session.flush()
                 app = Application(
@@ -100,6 +107,7 @@ def run(cities: int = 40, assessors: int = 9, seed: int = 1) -> AssessmentBench:
             views = aggregate_round(session, round_id, framework)
             ranked = rank_cities([CityStanding(str(k), None, v.total) for k, v in views.items()])
         aggregate = time.perf_counter() - started
+        report = _time_report(engine, next(iter(views)))
         engine.dispose()
         assert len(ranked) == cities
     return AssessmentBench(
@@ -110,4 +118,27 @@ def run(cities: int = 40, assessors: int = 9, seed: int = 1) -> AssessmentBench:
         load,
         aggregate,
         sum(1 for v in views.values() if v.certified),
+        *report,
     )
+
+
+def _time_report(engine: Engine, application_id: int) -> tuple[float, float, float, int]:
+    """Time one assessment report PDF, and against it the floor: a one-line PDF in the same
+    font (loading and subsetting a CJK font is most of the cost)."""
+    font = pdf.find_font()
+    pdf.quiet_font_subsetting()
+    started = time.perf_counter()
+    baseline = FPDF()
+    baseline.add_font("k", "", str(font.regular))
+    baseline.add_page()
+    baseline.set_font("k", size=12)
+    baseline.cell(text="벤치 기준선")
+    baseline.output()
+    baseline_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with Session(engine) as session:
+        made = reports.assessment_report(session, SYSTEM_VIEWER, application_id)
+    data_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    document = pdf.report_pdf(made, "ko", font)
+    return data_seconds, time.perf_counter() - started, baseline_seconds, len(document)

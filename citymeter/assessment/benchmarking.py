@@ -61,7 +61,8 @@ def _values(framework: Framework, view: CommitteeView) -> dict[str, float]:
     return view.decided_values()
 
 
-def _groups(framework: Framework, values: dict[str, float]) -> dict[str, float]:
+def group_values(framework: Framework, values: dict[str, float]) -> dict[str, float]:
+    """Per top-level group: the average item level, or the share of the points (%)."""
     out: dict[str, float] = {}
     for group in framework.groups:
         items = list(group.all_items())
@@ -170,7 +171,7 @@ def benchmark(
                 result=view.result_label,
                 total=view.total,
                 certified=view.certified,
-                groups=_groups(framework, values[a]),
+                groups=group_values(framework, values[a]),
                 versus_median={k: values[a][k] - median[k] for k in values[a]},
             )
         )

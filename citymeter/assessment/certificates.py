@@ -154,6 +154,70 @@ def record_surveillance(
     return open_audit
 
 
+def renew(
+    session: Session, viewer: Viewer, number: str, reason: str, on: dt.date | None = None
+) -> CertificateRecord:
+    """Extend an active certificate by one validity period from its expiry, with a new
+    surveillance schedule, where the framework renews by extension. A framework that renews by
+    recertification or reapplication renews through a new round: the certificate issued from
+    that decision follows this one, and the level may move up or down."""
+    require_body(viewer, "renew certificates")
+    certificate = _certificate(session, number)
+    if certificate.status != "active":
+        raise Conflict(f"Certificate {number} is {certificate.status}.")
+    application = session.get(Application, certificate.application_id)
+    assert application is not None  # foreign key
+    round_ = session.get(CertificationRound, application.round_id)
+    assert round_ is not None  # foreign key
+    framework = framework_of(round_)
+    rules = framework.certificate
+    if rules is None or rules.renewal != "extension":
+        kind = rules.renewal if rules else "none"
+        raise Conflict(
+            f"{framework.name} renews by {kind}: the city applies to a new round and the "
+            "certificate issued from that decision follows this one."
+        )
+    day = _today(on)
+    if certificate.expires_on <= day:
+        raise Conflict(
+            f"Certificate {number} expired on {certificate.expires_on}; it cannot be extended."
+        )
+    if not reason.strip():
+        raise InvalidInput("Say on what the extension was granted (the review, the request).")
+    schedule = certificate_schedule(framework, certificate.expires_on)
+    before = certificate.expires_on
+    certificate.expires_on = schedule.expires
+    certificate.renewal_due_on = schedule.renewal_due
+    for due in schedule.surveillance:
+        session.add(SurveillanceAudit(certificate_id=certificate.id, due_on=due))
+    session.flush()
+    payload = {
+        "number": number,
+        "reason": reason.strip(),
+        "expired": before.isoformat(),
+        "expires": schedule.expires.isoformat(),
+        "on": day.isoformat(),
+    }
+    audit.record(session, viewer, "certificate.renew", "certificate", certificate.id, payload)
+    ledger.append(session, viewer, "certificate.renew", "certificate", certificate.id, payload)
+    return certificate
+
+
+def surveillance_audits(session: Session, number: str) -> list[SurveillanceAudit]:
+    certificate = _certificate(session, number)
+    return list(
+        session.scalars(
+            select(SurveillanceAudit)
+            .where(SurveillanceAudit.certificate_id == certificate.id)
+            .order_by(SurveillanceAudit.due_on)
+        )
+    )
+
+
+def certificate_record(session: Session, number: str) -> CertificateRecord:
+    return _certificate(session, number)
+
+
 @dataclass(frozen=True)
 class PublicCertificate:
     """What anyone may see of a certificate."""

@@ -240,6 +240,13 @@ def build_certification_demo(
             "document-evaluation",
             {k: AssessorScore(v, "First reading.") for k, v in list(target.items())[:20]},
         )
+    # The demo city's `assessor` account (when the demo accounts exist) gets this application
+    # too, so that the assessor's pages have an assignment to score.
+    demo_assessor = session.scalar(
+        select(User).where(User.username == "assessor", User.role == "assessor")
+    )
+    if demo_assessor is not None:
+        assessing.assign(session, actor, app_id, demo_assessor.username)
     return CertificationDemo(
         rounds=(FINISHED, MATURITY, OPEN),
         applications=made + 1,

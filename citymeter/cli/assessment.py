@@ -7,13 +7,14 @@ through the pages and the API with their own accounts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from citymeter.assessment import applications, assessing, certificates, rounds
+from citymeter.assessment import applications, assessing, certificates, reports, rounds
 from citymeter.cli.common import CLI_ACTOR, console, handle_errors, open_session
 from citymeter.errors import InvalidInput
 
@@ -185,6 +186,40 @@ def roadmap(
         console.print(escape(text))
 
 
+@rounds_app.command("report")
+@handle_errors
+def report(
+    application: int = typer.Argument(..., help="Application id."),
+    format_: str = typer.Option("pdf", "--format", help="html or pdf."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write."),
+    lang: str = typer.Option("ko", help="Language of the labels: ko or en."),
+    font: Path | None = typer.Option(
+        None, help="A .ttf/.otf font to embed instead of NanumGothic."
+    ),
+) -> None:
+    """The assessment report of an application (radar chart, item table, strengths, improvement
+    areas) as HTML or PDF."""
+    reports.check_format(format_)
+    reports.check_language(lang)
+    with open_session() as session:
+        made = reports.assessment_report(session, CLI_ACTOR, application)
+    _write(output, format_, reports.report_html(made, lang), lambda: _report_pdf(made, lang, font))
+
+
+def _report_pdf(made: reports.AssessmentReport, lang: str, font: Path | None) -> bytes:
+    from citymeter.assessment import pdf
+
+    return pdf.report_pdf(made, lang, pdf.find_font(font))
+
+
+def _write(output: Path, format_: str, html: str, render_pdf: Callable[[], bytes]) -> None:
+    if format_ == "html":
+        output.write_text(html, encoding="utf-8")
+    else:
+        output.write_bytes(render_pdf())
+    console.print(f"Wrote {output} ({output.stat().st_size:,} bytes).")
+
+
 @certificates_app.command("issue")
 @handle_errors
 def issue(
@@ -275,3 +310,28 @@ def withdraw(
     with open_session() as session:
         certificates.withdraw(session, CLI_ACTOR, number, reason)
         console.print(f"Withdrew {number}.")
+
+
+@certificates_app.command("export")
+@handle_errors
+def export(
+    number: str = typer.Argument(..., help="Certificate number."),
+    format_: str = typer.Option("pdf", "--format", help="html or pdf."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write."),
+    lang: str = typer.Option("ko", help="Language of the labels: ko or en."),
+    font: Path | None = typer.Option(
+        None, help="A .ttf/.otf font to embed instead of NanumGothic."
+    ),
+) -> None:
+    """A valid certificate as HTML or PDF (withdrawn and expired ones are not printed)."""
+    reports.check_format(format_)
+    reports.check_language(lang)
+    with open_session() as session:
+        found = reports.certificate_for_print(session, number)
+
+    def render() -> bytes:
+        from citymeter.assessment import pdf
+
+        return pdf.certificate_pdf(found, lang, pdf.find_font(font))
+
+    _write(output, format_, reports.certificate_html(found, lang), render)

@@ -13,6 +13,7 @@ from citymeter.cli import (
     complaints,
     db,
     demo,
+    directives,
     entities,
     frameworks,
     incidents,
@@ -20,8 +21,11 @@ from citymeter.cli import (
     metrics,
     observations,
     pledges,
+    search,
     serve,
     sources,
+    suggestions,
+    trends,
     users,
 )
 
@@ -46,7 +50,11 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(entities.app, name="entities")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(complaints.app, name="complaints")
+app.add_typer(suggestions.app, name="suggestions")
+app.add_typer(trends.app, name="trends")
+app.add_typer(directives.app, name="directives")
 app.add_typer(assessment.rounds_app, name="rounds")
 app.add_typer(assessment.certificates_app, name="certificates")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.run)
+app.command("search")(search.run)

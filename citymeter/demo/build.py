@@ -32,6 +32,7 @@ from citymeter.observations.models import LoadBatch, Observation
 from citymeter.observations.service import ObservationRow
 from citymeter.places import service as places
 from citymeter.places.models import Area, City
+from citymeter.suggestions.demo import seed_demo_opinion
 
 DEFAULT_SEED = 2026
 DEFAULT_MONTHS = 72
@@ -242,6 +243,7 @@ def build_demo_city(
     # The administration pack and a dozen pledges with mixed progress (citymeter/indicators).
     measured = seed_indicators(session, actor, city.code)
     figures.update({k: float(v) for k, v in measured.items() if isinstance(v, int)})
+    figures.update(seed_demo_opinion(session, actor, city, seed=seed))  # citymeter/suggestions
     audit.record(
         session,
         actor,

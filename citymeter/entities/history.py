@@ -63,15 +63,24 @@ def record_points(
     not touched. New points update the hour and day roll-ups in the same transaction.
     """
     unique: dict[PointKey, float] = {}
+    utc: dict[dt.datetime, dt.datetime] = {}
     for entity_pk, attr, at, value in points:
-        unique.setdefault((entity_pk, attr, at.astimezone(dt.UTC)), float(value))
+        when = utc.get(at)
+        if when is None:
+            when = utc[at] = at.astimezone(dt.UTC)
+        unique.setdefault((entity_pk, attr, when), float(value))
     if not unique:
         return set()
-    if session.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
-        stored = _insert_sqlite(session, unique)
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
+        stored = _insert_driver(session, unique, sqlite=True)
+        _roll_up_driver(session, stored, sqlite=True)
+    elif dialect == "postgresql":
+        stored = _insert_driver(session, unique, sqlite=False)
+        _roll_up_driver(session, stored, sqlite=False)
     else:
         stored = _insert_portable(session, unique)
-    _roll_up(session, stored)
+        _roll_up(session, stored)
     return {(e, a, t) for e, a, t, _ in stored}
 
 
@@ -80,34 +89,47 @@ def _sqlite_text(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _insert_sqlite(
-    session: Session, unique: dict[PointKey, float]
+def _driver_cursor(session: Session) -> Any:
+    """A cursor on the session's own DBAPI connection: same transaction, no per-row typing."""
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _insert_driver(
+    session: Session, unique: dict[PointKey, float], *, sqlite: bool
 ) -> list[tuple[int, str, dt.datetime, float]]:
-    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING on the session's own DBAPI connection:
-    the same statement SQLAlchemy would build, without its per-row type processing."""
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    texts: dict[dt.datetime, str] = {}
-    times: dict[str, dt.datetime] = {}
+    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING straight on the DBAPI connection (the
+    statement SQLAlchemy would build, without compiling it or processing each row's types).
+    Times go to SQLite as the text SQLAlchemy stores and to PostgreSQL as aware datetimes; the
+    stored times are mapped back to the exact keys sent."""
+    cursor = _driver_cursor(session)
+    sent: dict[Any, dt.datetime] = {}
+    wire: dict[dt.datetime, Any] = {}
     params: list[Any] = []
     for (entity_pk, attr, at), value in unique.items():
-        text = texts.get(at)
-        if text is None:
-            text = texts[at] = _sqlite_text(at)
-            times[text] = at
-        params.extend((entity_pk, attr, text, value))
+        form = wire.get(at)
+        if form is None:
+            form = wire[at] = _sqlite_text(at) if sqlite else at
+            sent[form] = at
+        params.extend((entity_pk, attr, form, value))
+    mark = "(?,?,?,?)" if sqlite else "(%s,%s,%s,%s)"
     stored: list[tuple[int, str, dt.datetime, float]] = []
-    per_statement = _CHUNK
-    for start in range(0, len(unique), per_statement):
-        chunk = params[start * 4 : (start + per_statement) * 4]
-        values = ",".join(["(?,?,?,?)"] * (len(chunk) // 4))
-        cursor.execute(
-            "INSERT INTO entity_attribute_point (entity_pk, attr, observed_at, value) "
-            f"VALUES {values} ON CONFLICT (entity_pk, attr, observed_at) DO NOTHING "
-            "RETURNING entity_pk, attr, observed_at, value",
-            chunk,
-        )
-        stored.extend((e, a, times[t], v) for e, a, t, v in cursor.fetchall())
-    cursor.close()
+    try:
+        for start in range(0, len(unique), _CHUNK):
+            chunk = params[start * 4 : (start + _CHUNK) * 4]
+            values = ",".join([mark] * (len(chunk) // 4))
+            cursor.execute(
+                "INSERT INTO entity_attribute_point (entity_pk, attr, observed_at, value) "
+                f"VALUES {values} ON CONFLICT (entity_pk, attr, observed_at) DO NOTHING "
+                "RETURNING entity_pk, attr, observed_at, value",
+                chunk,
+            )
+            for e, a, t, v in cursor.fetchall():
+                answered = sent.get(t)
+                if answered is None:  # PostgreSQL answers in the session's time zone
+                    answered = t.astimezone(dt.UTC)
+                stored.append((e, a, answered, v))
+    finally:
+        cursor.close()
     return stored
 
 
@@ -131,23 +153,73 @@ def _insert_portable(
     return stored
 
 
-def _roll_up(session: Session, stored: Sequence[tuple[int, str, dt.datetime, float]]) -> None:
-    buckets: dict[tuple[int, str, str, dt.datetime], list[float]] = {}
+BucketKey = tuple[int, str, str, dt.datetime]
+
+
+def _buckets(stored: Sequence[tuple[int, str, dt.datetime, float]]) -> dict[BucketKey, list[Any]]:
+    """[count, sum, min, max] of the stored points per (entity pk, attr, grain, bucket start)."""
+    buckets: dict[BucketKey, list[Any]] = {}
     starts: dict[dt.datetime, tuple[dt.datetime, dt.datetime]] = {}
     for entity_pk, attr, at, value in stored:
         pair = starts.get(at)
         if pair is None:
             pair = starts[at] = (bucket_start(at, "hour"), bucket_start(at, "day"))
-        for grain, bucket in zip(("hour", "day"), pair, strict=True):
-            key = (entity_pk, attr, grain, bucket)
+        for key in ((entity_pk, attr, "hour", pair[0]), (entity_pk, attr, "day", pair[1])):
             acc = buckets.get(key)
             if acc is None:
                 buckets[key] = [1, value, value, value]
             else:
                 acc[0] += 1
                 acc[1] += value
-                acc[2] = min(acc[2], value)
-                acc[3] = max(acc[3], value)
+                if value < acc[2]:
+                    acc[2] = value
+                if value > acc[3]:
+                    acc[3] = value
+    return buckets
+
+
+# Adds a batch's bucket aggregates to the stored ones (unqualified names are the stored row).
+_ROLLUP_SQL = (
+    "INSERT INTO entity_attribute_rollup "
+    '(entity_pk, attr, grain, bucket_start, "count", "sum", "min", "max") '
+    "VALUES ({marks}) ON CONFLICT (entity_pk, attr, grain, bucket_start) DO UPDATE SET "
+    '"count" = entity_attribute_rollup."count" + excluded."count", '
+    '"sum" = entity_attribute_rollup."sum" + excluded."sum", '
+    '"min" = {least}(entity_attribute_rollup."min", excluded."min"), '
+    '"max" = {greatest}(entity_attribute_rollup."max", excluded."max")'
+)
+_ROLLUP_SQLITE = _ROLLUP_SQL.format(marks=",".join(["?"] * 8), least="min", greatest="max")
+_ROLLUP_POSTGRESQL = _ROLLUP_SQL.format(
+    marks=",".join(["%s"] * 8), least="least", greatest="greatest"
+)
+
+
+def _roll_up_driver(
+    session: Session, stored: Sequence[tuple[int, str, dt.datetime, float]], *, sqlite: bool
+) -> None:
+    """The roll-up upsert as one prepared statement run with executemany on the DBAPI cursor:
+    compiled by nobody, parsed once by the database."""
+    buckets = _buckets(stored)
+    if not buckets:
+        return
+    texts: dict[dt.datetime, str] = {}
+    rows = []
+    for (entity_pk, attr, grain, start), (count, total, low, high) in buckets.items():
+        when: Any = start
+        if sqlite:
+            when = texts.get(start)
+            if when is None:
+                when = texts[start] = _sqlite_text(start)
+        rows.append((entity_pk, attr, grain, when, int(count), total, low, high))
+    cursor = _driver_cursor(session)
+    try:
+        cursor.executemany(_ROLLUP_SQLITE if sqlite else _ROLLUP_POSTGRESQL, rows)
+    finally:
+        cursor.close()
+
+
+def _roll_up(session: Session, stored: Sequence[tuple[int, str, dt.datetime, float]]) -> None:
+    buckets = _buckets(stored)
     if not buckets:
         return
     table = AttributeRollup.__table__

@@ -134,6 +134,9 @@ class _Context:
     locator: AreaLocator | None = None
     locator_error: str | None = None
     located: dict[tuple[float, float], tuple[int, int | None] | None] = field(default_factory=dict)
+    existing_types: dict[str, str] = field(default_factory=dict)
+    times: dict[str, dt.datetime] = field(default_factory=dict)
+    good_ids: set[str] = field(default_factory=set)
 
 
 @lru_cache(maxsize=4096)
@@ -260,16 +263,101 @@ def _locate(ctx: _Context, lat: float, lon: float) -> tuple[int, int | None] | s
     return hit
 
 
+_FIELDS = frozenset(Reading.model_fields)
+_LOCATION_FIELDS = frozenset(ReadingLocation.model_fields)
+_ATTR_TYPES = frozenset({float, int, str, bool, type(None)})
+_OPTIONAL_TEXT = frozenset({str, type(None)})
+_NUMBER_TYPES = frozenset({float, int})
+# The common RFC 3339 form; anything else goes through pydantic's own datetime parsing.
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z")
+
+
+@dataclass(slots=True)
+class _Fields:
+    """The fields of a reading that passed the Reading model's type checks."""
+
+    entity_id: str | None
+    type: str
+    id: str | None
+    observed_at: dt.datetime
+    attrs: dict[str, AttrValue]
+    location: tuple[float, float] | None
+    name: str | None
+
+
+def _plain_fields(item: Any, times: dict[str, dt.datetime]) -> _Fields | None:
+    """The fields of a reading whose every member already has the JSON type the Reading model
+    wants (the usual case), without building the model; None for anything else, which then goes
+    through the model itself (its coercions and its error messages). `times` caches parsed
+    observed_at texts across a batch."""
+    if type(item) is not dict or not item.keys() <= _FIELDS:
+        return None
+    kind, attrs, observed = item.get("type"), item.get("attrs", {}), item.get("observed_at")
+    entity_id, local, name = item.get("entity_id"), item.get("id"), item.get("name")
+    if (
+        type(kind) is not str
+        or type(observed) is not str
+        or type(attrs) is not dict
+        or type(entity_id) not in _OPTIONAL_TEXT
+        or type(local) not in _OPTIONAL_TEXT
+        or type(name) not in _OPTIONAL_TEXT
+    ):
+        return None
+    for key, value in attrs.items():
+        if type(key) is not str or type(value) not in _ATTR_TYPES:
+            return None
+    at = times.get(observed)
+    if at is None:
+        if _RFC3339.match(observed) is None:
+            return None
+        try:
+            at = dt.datetime.fromisoformat(observed)
+        except ValueError:
+            return None
+        times[observed] = at
+    location = item.get("location")
+    point: tuple[float, float] | None = None
+    if location is not None:
+        if type(location) is not dict or location.keys() != _LOCATION_FIELDS:
+            return None
+        lat, lon = location["lat"], location["lon"]
+        if type(lat) not in _NUMBER_TYPES or type(lon) not in _NUMBER_TYPES:
+            return None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        point = (float(lat), float(lon))
+    return _Fields(entity_id, kind, local, at, attrs, point, name)
+
+
+def _model_fields(reading: Reading) -> _Fields:
+    location = reading.location
+    return _Fields(
+        reading.entity_id,
+        reading.type,
+        reading.id,
+        reading.observed_at,
+        reading.attrs,
+        (location.lat, location.lon) if location is not None else None,
+        reading.name,
+    )
+
+
 def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Valid | ItemError:
-    raw_id = item.get("entity_id") if isinstance(item, Mapping) else item.entity_id
-    try:
-        reading = item if isinstance(item, Reading) else Reading.model_validate(item)
-    except ValidationError as exc:
-        return ItemError(
-            index=index,
-            reason=_pydantic_reason(exc),
-            entity_id=raw_id if isinstance(raw_id, str) else None,
-        )
+    if isinstance(item, Reading):
+        reading = _model_fields(item)
+    else:
+        fields = _plain_fields(item, ctx.times)
+        if fields is None:
+            raw_id = item.get("entity_id") if isinstance(item, Mapping) else None
+            try:
+                fields = _model_fields(Reading.model_validate(item))
+            except ValidationError as exc:
+                return ItemError(
+                    index=index,
+                    reason=_pydantic_reason(exc),
+                    entity_id=raw_id if isinstance(raw_id, str) else None,
+                )
+        reading = fields
     entity_type = find_entity_type(reading.type)
     if entity_type is None:
         known = ", ".join(known_type_names())
@@ -284,9 +372,11 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
         entity_id = build_entity_id(entity_type.name, reading.id)
     else:
         return ItemError(index=index, reason="a reading needs an entity_id or an id")
-    problem = check_entity_id(entity_id)
-    if problem:
-        return ItemError(index=index, reason=problem, entity_id=entity_id)
+    if entity_id not in ctx.good_ids:
+        problem = check_entity_id(entity_id)
+        if problem:
+            return ItemError(index=index, reason=problem, entity_id=entity_id)
+        ctx.good_ids.add(entity_id)
     at = reading.observed_at.astimezone(dt.UTC)
     if at > ctx.now + ctx.tolerance:
         ahead = int((at - ctx.now).total_seconds())
@@ -311,11 +401,11 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
             )
         if value is not None and (reason := spec.check(name, value)):
             return ItemError(index=index, reason=reason, entity_id=entity_id)
-    existing = ctx.existing.get(entity_id)
-    if existing is not None and existing.type != entity_type.name:
+    existing_type = ctx.existing_types.get(entity_id)
+    if existing_type is not None and existing_type != entity_type.name:
         return ItemError(
             index=index,
-            reason=f"entity {entity_id} is a {existing.type}, not a {entity_type.name}",
+            reason=f"entity {entity_id} is a {existing_type}, not a {entity_type.name}",
             entity_id=entity_id,
         )
     valid = _Valid(
@@ -327,7 +417,7 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
         name=reading.name,
     )
     if reading.location is not None:
-        valid.lat, valid.lon = reading.location.lat, reading.location.lon
+        valid.lat, valid.lon = reading.location
         hit = _locate(ctx, valid.lat, valid.lon)
         if isinstance(hit, str):
             return ItemError(index=index, reason=hit, entity_id=entity_id)
@@ -381,6 +471,7 @@ def ingest_readings(
     )
     candidate_ids = [i for i in (_raw_entity_id(r) for r in readings) if i]
     ctx.existing = load_entities(session, candidate_ids)
+    ctx.existing_types = {entity_id: e.type for entity_id, e in ctx.existing.items()}
     checked = [_check(ctx, index, item) for index, item in enumerate(readings)]
     errors = [c for c in checked if isinstance(c, ItemError)]
     if errors:
@@ -446,69 +537,94 @@ def _store(
             entities[item.entity_id] = entity
     session.flush()
 
-    points = [
-        (entities[v.entity_id].id, name, v.at, float(value))  # type: ignore[arg-type]
-        for v in valid
-        for name, value in v.attrs.items()
-        if v.entity_type.attributes.get(name) is not None
-        and v.entity_type.attributes[name].kind == "number"
-    ]
+    pks = {entity_id: entity.id for entity_id, entity in entities.items()}
+    numeric: dict[str, frozenset[str]] = {}
+    points: list[tuple[int, str, dt.datetime, float]] = []
+    for v in valid:
+        names = numeric.get(v.entity_type.name)
+        if names is None:
+            names = numeric[v.entity_type.name] = frozenset(v.entity_type.numeric_attributes)
+        pk, at = pks[v.entity_id], v.at
+        points.extend((pk, n, at, float(x)) for n, x in v.attrs.items() if n in names)  # type: ignore[arg-type]
     new_points = record_points(session, points)
 
-    changed: dict[str, dict[str, Any]] = {}
+    # Each entity's readings oldest first; its current state is worked out in plain dicts and
+    # written to the row once.
+    by_entity: dict[str, list[tuple[int, _Valid]]] = {}
+    for order, item in enumerate(sorted(valid, key=lambda v: v.at)):
+        by_entity.setdefault(item.entity_id, []).append((order, item))
     accepted = duplicates = 0
     claimed: set[tuple[int, str, dt.datetime]] = set()
-    for item in sorted(valid, key=lambda v: v.at):
-        entity = entities[item.entity_id]
-        is_new = False
-        attributes = entity.attributes
-        updates: dict[str, Any] = {}
-        values = dict(item.attrs)
-        if item.name is not None:
-            values["name"] = item.name
-        for name, value in values.items():
-            spec = item.entity_type.attribute(name)
-            assert spec is not None  # checked
-            if spec.kind == "number":
-                key = (entity.id, name, item.at)
-                if key in new_points and key not in claimed:
-                    claimed.add(key)
-                    is_new = True
-            current = attributes.get(name)
-            stored = attribute_value(spec, value, item.at)
-            if current == stored:
-                continue
-            if spec.kind != "number":
-                is_new = True
-            current_at = current.get("observedAt") if isinstance(current, dict) else None
-            if current_at is None or parse_time(current_at) <= item.at:
-                updates[name] = stored
-        newest = entity.observed_at is None or entity.observed_at <= item.at or entity.lat is None
-        moved = item.lat is not None and (entity.lat, entity.lon) != (item.lat, item.lon)
-        if newest and moved:
-            is_new = True
-            entity.lat, entity.lon = item.lat, item.lon
-            entity.location = {"type": "Point", "coordinates": [item.lon, item.lat]}
-            entity.area_id, entity.district_id = item.area_id, item.district_id
-            changed.setdefault(entity.entity_id, {})
-        if updates:
-            entity.attributes = {**attributes, **updates}
-            changed.setdefault(entity.entity_id, {}).update(
-                {k: v.get("value", v.get("object")) for k, v in updates.items()}
-            )
-        if entity.observed_at is None or item.at > entity.observed_at:
-            entity.observed_at = item.at
-        if is_new:
-            accepted += 1
-        else:
-            duplicates += 1
-    events = []
-    for entity_id, attrs in changed.items():
+    changes: list[tuple[int, LiveEvent]] = []
+    for entity_id, items in by_entity.items():
         entity = entities[entity_id]
-        entity.modified_at = now
-        events.append(entity_event(entity, attrs))
+        pk = pks[entity_id]
+        state = dict(entity.attributes)
+        state_at: dict[str, dt.datetime | None] = {}
+        observed_at, lat, lon = entity.observed_at, entity.lat, entity.lon
+        place: _Valid | None = None
+        updated = False
+        first_change: int | None = None
+        changed: dict[str, Any] = {}
+        for order, item in items:
+            is_new = False
+            values: dict[str, Any] = item.attrs
+            if item.name is not None:
+                values = {**values, "name": item.name}
+            for name, value in values.items():
+                spec = item.entity_type.attribute(name)
+                assert spec is not None  # checked
+                number = spec.kind == "number"
+                if number:
+                    key = (pk, name, item.at)
+                    if key in new_points and key not in claimed:
+                        claimed.add(key)
+                        is_new = True
+                current = state.get(name)
+                stored = attribute_value(spec, value, item.at)
+                if current == stored:
+                    continue
+                if not number:
+                    is_new = True
+                if name in state_at:
+                    current_at = state_at[name]
+                else:
+                    text = current.get("observedAt") if isinstance(current, dict) else None
+                    current_at = parse_time(text) if text is not None else None
+                if current_at is None or current_at <= item.at:
+                    state[name] = stored
+                    state_at[name] = item.at
+                    changed[name] = value
+                    updated = True
+                    if first_change is None:
+                        first_change = order
+            newest = observed_at is None or observed_at <= item.at or lat is None
+            moved = item.lat is not None and (lat, lon) != (item.lat, item.lon)
+            if newest and moved:
+                is_new = True
+                lat, lon, place = item.lat, item.lon, item
+                if first_change is None:
+                    first_change = order
+            if observed_at is None or item.at > observed_at:
+                observed_at = item.at
+            if is_new:
+                accepted += 1
+            else:
+                duplicates += 1
+        if updated:
+            entity.attributes = state
+        if place is not None:
+            entity.lat, entity.lon = place.lat, place.lon
+            entity.location = {"type": "Point", "coordinates": [place.lon, place.lat]}
+            entity.area_id, entity.district_id = place.area_id, place.district_id
+        if observed_at != entity.observed_at:
+            entity.observed_at = observed_at
+        if first_change is not None:
+            entity.modified_at = now
+            changes.append((first_change, entity_event(entity, changed)))
     session.flush()
-    touched = sorted({v.entity_id for v in valid})
+    events = [event for _order, event in sorted(changes, key=lambda pair: pair[0])]
+    touched = sorted(by_entity)
     return IngestResult(accepted=accepted, duplicates=duplicates, entity_ids=touched), events
 
 

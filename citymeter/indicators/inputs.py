@@ -14,9 +14,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from citymeter.indicators import breakdowns
@@ -80,6 +80,13 @@ class Resolution:
     problems: list[str] = field(default_factory=list)
     personal: set[str] = field(default_factory=set)  # input keys from internal/personal data
     counts: set[str] = field(default_factory=set)  # input keys counting people
+    _shared: Any = field(default=None, repr=False, compare=False)
+
+    def shared(self) -> _Shared:
+        """The cells shared by the tables of this resolution (see `_Shared`)."""
+        if self._shared is None:
+            self._shared = _Shared()
+        return self._shared  # type: ignore[no-any-return]
 
 
 class InputResolver(Protocol):
@@ -149,13 +156,6 @@ def metric_aliases() -> dict[str, list[str]]:
 
 def _canonical_dims(pairs: Iterable[tuple[str, str]]) -> str:
     return ";".join(f"{k}={v}" for k, v in sorted(pairs))
-
-
-class _Group(NamedTuple):
-    area_id: int
-    grain: str
-    period_start: dt.date
-    dims: str
 
 
 class ObservationResolver:
@@ -228,62 +228,71 @@ class ObservationResolver:
         """Stream the metric's observations (with its aliases) in (area, grain, period) order
         and turn each chunk of groups into the requests' input tables, so that memory holds the
         tables, not the raw rows. The catalogue's own code wins over an alias in the same cell;
-        only the age-band totals are read when no request needs the bands."""
+        only the age-band totals are read when no request needs the bands.
+
+        Rows are read through Core (no ORM rows) and period starts are converted once per
+        distinct value; cells are shared between all tables of a resolution."""
         tables: dict[InputRequest, InputTable] = {r: {} for r in wanted}
         for request in wanted:
             into.tables[request] = tables[request]
         if not metrics:
             return
         canonical = metrics[0].id
+        observation = Observation.__table__
+        area = Area.__table__
         query = (
             select(
-                Observation.area_id,
-                Observation.grain,
-                Observation.period_start,
-                Observation.dims,
-                Observation.sex,
-                Observation.age_band,
-                Observation.value,
-                Observation.batch_id,
-                Observation.metric_id,
+                observation.c.area_id,
+                observation.c.grain,
+                type_coerce(observation.c.period_start, String),
+                observation.c.dims,
+                observation.c.sex,
+                observation.c.age_band,
+                observation.c.value,
+                observation.c.batch_id,
+                observation.c.metric_id,
             )
-            .join(Area, Area.id == Observation.area_id)
+            .join(area, area.c.id == observation.c.area_id)
             .where(
-                Observation.metric_id.in_([m.id for m in metrics]),
-                Area.city_id == city_id,
-                Area.level.in_(sorted(levels)),
+                observation.c.metric_id.in_([m.id for m in metrics]),
+                area.c.city_id == city_id,
+                area.c.level.in_(sorted(levels)),
             )
-            .order_by(Observation.area_id, Observation.grain, Observation.period_start)
+            .order_by(observation.c.area_id, observation.c.grain, observation.c.period_start)
         )
         if scope.area_ids is not None:
-            query = query.where(Observation.area_id.in_(sorted(scope.area_ids)))
+            query = query.where(observation.c.area_id.in_(sorted(scope.area_ids)))
         if scope.period_from is not None:
-            query = query.where(Observation.period_start >= scope.period_from)
+            query = query.where(observation.c.period_start >= scope.period_from)
         if scope.period_to is not None:
-            query = query.where(Observation.period_start <= scope.period_to)
+            query = query.where(observation.c.period_start <= scope.period_to)
         if not bands:
-            query = query.where(Observation.age_band == "total")
-        groups: dict[_Group, dict[str, dict[str, tuple[float, int, int]]]] = {}
-        last: tuple[int, str, dt.date] | None = None
-        result = session.execute(query.execution_options(yield_per=50_000))
-        for area_id, grain, start, dims, sex, age, value, batch, metric_id in result:
-            if len(groups) >= _CHUNK_GROUPS and (area_id, grain, start) != last:
-                for request in wanted:
-                    tables[request].update(_table(groups, request))
-                groups = {}
-            last = (area_id, grain, start)
-            group = _Group(area_id, grain, start, dims)
-            by_sex = groups.get(group)
-            if by_sex is None:
-                by_sex = groups[group] = {}
-            cells = by_sex.get(sex)
-            if cells is None:
-                cells = by_sex[sex] = {}
-            if metric_id != canonical and age in cells:
-                continue
-            cells[age] = (value, 1, batch or 0)
-        for request in wanted:
-            tables[request].update(_table(groups, request))
+            query = query.where(observation.c.age_band == "total")
+        shared = into.shared()
+        groups: dict[tuple[int, str, object, str], dict[str, dict[str, tuple[float, int, int]]]]
+        groups = {}
+        last: tuple[int, str, object] | None = None
+        # Options on the statement, not the connection: a connection option would stay and turn
+        # every later statement of the transaction into a server-side cursor on PostgreSQL.
+        result = session.connection().execute(query.execution_options(yield_per=50_000))
+        for rows in result.partitions():
+            for area_id, grain, start, dims, sex, age, value, batch, metric_id in rows:
+                here = (area_id, grain, start)
+                if here != last:
+                    if len(groups) >= _CHUNK_GROUPS:
+                        _flush(groups, wanted, tables, shared)
+                        groups = {}
+                    last = here
+                by_sex = groups.get((area_id, grain, start, dims))
+                if by_sex is None:
+                    by_sex = groups[(area_id, grain, start, dims)] = {}
+                cells = by_sex.get(sex)
+                if cells is None:
+                    cells = by_sex[sex] = {}
+                if metric_id != canonical and age in cells:
+                    continue
+                cells[age] = (value, 1, batch or 0)
+        _flush(groups, wanted, tables, shared)
 
 
 _CHUNK_GROUPS = 2000
@@ -313,50 +322,89 @@ def _bands(labels: frozenset[str], wanted: breakdowns.AgeRange) -> list[str]:
     return _BAND_CACHE[key]
 
 
+class _Shared:
+    """Cells and period starts shared by every table of one resolution: a cell is created once,
+    however many inputs have a value there."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, str, object, str, str], Cell] = {}
+        self.dates: dict[object, dt.date] = {}
+
+    def cell(self, area_id: int, grain: str, start: object, sex: str, band: str) -> Cell:
+        key = (area_id, grain, start, sex, band)
+        found = self.cells.get(key)
+        if found is None:
+            day = self.dates.get(start)
+            if day is None:
+                day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
+                self.dates[start] = day
+            found = self.cells[key] = _new_cell((area_id, grain, day, sex, band))
+        return found
+
+
+def _new_cell(parts: tuple[int, str, dt.date, str, str]) -> Cell:
+    return tuple.__new__(Cell, parts)
+
+
+def _new_value(parts: tuple[float, int, int]) -> InputValue:
+    return tuple.__new__(InputValue, parts)
+
+
+_Groups = Mapping[tuple[int, str, object, str], Mapping[str, Mapping[str, tuple[float, int, int]]]]
+
+
+def _flush(
+    groups: _Groups,
+    wanted: list[InputRequest],
+    tables: dict[InputRequest, InputTable],
+    shared: _Shared,
+) -> None:
+    by_dims: dict[str, list[tuple[tuple[int, str, object, str], Any]]] = defaultdict(list)
+    for group, cells in groups.items():
+        by_dims[group[3]].append((group, cells))
+    for request in wanted:
+        _table(by_dims, request, tables[request], shared)
+
+
 def _table(
-    groups: Mapping[_Group, Mapping[str, Mapping[str, tuple[float, int, int]]]],
+    by_dims: Mapping[str, list[tuple[tuple[int, str, object, str], Any]]],
     request: InputRequest,
-) -> InputTable:
+    table: InputTable,
+    shared: _Shared,
+) -> None:
     ref = request.node
     assert isinstance(ref, MetricRef)
-    dims = _canonical_dims(ref.dims)
+    matching = by_dims.get(_canonical_dims(ref.dims))
+    if not matching:
+        return
     if ref.sex is not None:
         sexes = [ref.sex]
     elif request.by_sex:
         sexes = ["total", "male", "female"]
     else:
         sexes = ["total"]
-    table: InputTable = {}
-    for group, cells in groups.items():
-        if group.dims != dims:
-            continue
+    cell = shared.cell
+    new = _new_value
+    for (area_id, grain, start, _), cells in matching:
         for sex in sexes:
             by_age = _by_age(cells, sex)
             if not by_age:
                 continue
             out_sex = sex if request.by_sex else "total"
             if ref.ages is not None:
-                labels = frozenset(by_age)
-                chosen = _bands(labels, ref.ages)
+                chosen = _bands(frozenset(by_age), ref.ages)
                 if not chosen:
                     continue
-                total = sum(by_age[b][0] for b in chosen)
-                batch = max(by_age[b][2] for b in chosen)
-                count = sum(by_age[b][1] for b in chosen)
-                table[Cell(group.area_id, group.grain, group.period_start, out_sex, "total")] = (
-                    InputValue(total, count, batch)
-                )
+                picked = [by_age[b] for b in chosen]
+                total = sum(p[0] for p in picked)
+                batch = max(p[2] for p in picked)
+                count = sum(p[1] for p in picked)
+                table[cell(area_id, grain, start, out_sex, "total")] = new((total, count, batch))
             elif request.by_age:
-                for band, (value, count, batch) in by_age.items():
-                    table[Cell(group.area_id, group.grain, group.period_start, out_sex, band)] = (
-                        InputValue(value, count, batch)
-                    )
+                for band, parts in by_age.items():
+                    table[cell(area_id, grain, start, out_sex, band)] = new(parts)
             elif "total" in by_age:
-                value, count, batch = by_age["total"]
-                table[Cell(group.area_id, group.grain, group.period_start, out_sex, "total")] = (
-                    InputValue(value, count, batch)
-                )
-    return table
+                table[cell(area_id, grain, start, out_sex, "total")] = new(by_age["total"])
 
 
 def _by_age(
@@ -381,3 +429,7 @@ register_resolver(ObservationResolver())
 # Entity attribute history, when the entities feature is installed.
 with contextlib.suppress(ImportError):
     from citymeter.indicators import entity_inputs as _entity_inputs  # noqa: F401
+
+# Complaint records (service levels), when the complaints feature is installed.
+with contextlib.suppress(ImportError):
+    from citymeter.complaints import metrics as _complaint_inputs  # noqa: F401

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -257,13 +257,12 @@ def write_attributes(
         else:
             accepted[name] = attribute
     if accepted:
+        how: Literal["append", "no_overwrite", "update"] = (
+            "update" if mode == "update" else "no_overwrite" if mode == "noOverwrite" else "append"
+        )
         with ngsi_errors():
-            if mode == "update":
-                change = entities.update_attrs(session, entity_id, accepted, viewer=viewer)
-            else:
-                change = entities.append_attrs(
-                    session, entity_id, accepted, viewer=viewer, overwrite=mode != "noOverwrite"
-                )
+            # The row read above (with the viewer's visibility) is the one written.
+            change = entities.write_attrs(session, entity, accepted, viewer=viewer, mode=how)
         result.updated.extend(change.updated)
         result.not_updated.extend(
             {"attributeName": name, "reason": reason} for name, reason in change.not_updated

@@ -16,7 +16,17 @@ from citymeter.db.engine import make_engine, make_sessionmaker
 from citymeter.live.bus import bus_lifespan
 from citymeter.settings import Settings, get_settings
 from citymeter.web import api, pages, problems
+from citymeter.web.api import search as search_api
 from citymeter.web.limits import BodySizeLimit
+from citymeter.web.pages import assessment as assessment_pages
+from citymeter.web.pages import (
+    complaint_pages,
+    incident_pages,
+    indicator_pages,
+    pledge_pages,
+    suggestion_pages,
+)
+from citymeter.web.pages import opendata as opendata_pages
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -51,6 +61,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     for router in pages.ROUTERS:
         app.include_router(router)
+    app.include_router(assessment_pages.router)
+    app.include_router(indicator_pages.router)
+    app.include_router(incident_pages.router)
+    app.include_router(complaint_pages.router)
+    app.include_router(pledge_pages.router)
+    app.include_router(suggestion_pages.router)
+    app.include_router(opendata_pages.router)
+    app.include_router(search_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

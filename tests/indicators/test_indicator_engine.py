@@ -157,8 +157,8 @@ def test_units_are_never_mixed(db: Session, town: City) -> None:
 
 def test_unresolved_inputs_are_reported(db: Session, town: City) -> None:
     report = engine.compute(db, city_code="town", pack_id="administration", full=True)
-    assert "median(complaints.processing_hours)" in report.unresolved
-    assert "complaints" in report.unresolved["median(complaints.processing_hours)"]
+    assert "median(incidents.response_time_s)" in report.unresolved
+    assert "incidents" in report.unresolved["median(incidents.response_time_s)"]
 
 
 def test_alias_metric_feeds_the_catalogue_metric(db: Session, town: City, store: Store) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from citymeter.accounts import service as accounts
 from citymeter.accounts.models import AuditEntry
 from citymeter.accounts.permissions import SYSTEM_VIEWER
+from citymeter.settings import Settings
 from citymeter.sources import health, service
 from citymeter.sources.models import Source
 from citymeter.sources.schemas import SourceCreate
@@ -44,6 +45,7 @@ def _seed(db: Session) -> None:
         accepted=0,
         rejected=0,
         error="token expired at the vendor",
+        tz=Settings().timezone,  # the day the API counts in: the installation's time zone
     )
 
 
@@ -142,7 +144,9 @@ def test_writing_needs_the_permission(client: TestClient, db: Session) -> None:
 
 def test_the_sources_page_shows_state_in_words(client: TestClient, db: Session) -> None:
     _seed(db)
-    health.record_batch(db, "air-public", records_in=12, accepted=11, rejected=1)
+    health.record_batch(
+        db, "air-public", records_in=12, accepted=11, rejected=1, tz=Settings().timezone
+    )
     page = client.get("/sources?lang=en")
     assert page.status_code == 200
     html = page.text

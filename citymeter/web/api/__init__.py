@@ -6,6 +6,8 @@ from citymeter.web.api import (
     audit,
     auth,
     cities,
+    dashboard,
+    directives,
     incidents,
     indicators,
     ingest,
@@ -15,7 +17,9 @@ from citymeter.web.api import (
     observations,
     open311,
     sources,
+    suggestions,
     system,
+    trends,
     users,
 )
 
@@ -25,6 +29,7 @@ ROUTERS = [
     users.router,
     audit.router,
     cities.router,
+    dashboard.router,
     areas.router,
     metrics.router,
     observations.router,
@@ -36,4 +41,7 @@ ROUTERS = [
     ngsi_ld.router,
     open311.router,
     incidents.router,
+    suggestions.router,
+    trends.router,
+    directives.router,
 ]

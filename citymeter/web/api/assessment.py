@@ -24,6 +24,7 @@ from citymeter.assessment import (
     certificates,
     evidence,
     ledger,
+    reports,
     rounds,
 )
 from citymeter.assessment.access import visible_application
@@ -370,6 +371,36 @@ def roadmap(application_id: int, session: SessionDep, viewer: Reader) -> list[di
     ]
 
 
+def _document(html: str, render_pdf: Any, fmt: str, name: str) -> Response:
+    if reports.check_format(fmt) == "html":
+        return Response(html, media_type="text/html; charset=utf-8")
+    return Response(
+        render_pdf(),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+    )
+
+
+@router.get("/applications/{application_id}/report")
+def report(
+    application_id: int,
+    session: SessionDep,
+    viewer: Reader,
+    format: Annotated[str, Query(pattern="^(html|pdf)$")] = "pdf",
+    lang: Annotated[str, Query(pattern="^(ko|en)$")] = "ko",
+) -> Response:
+    """The assessment report: the applicant once decided, assigned assessors, the body."""
+    from citymeter.assessment import pdf
+
+    made = reports.assessment_report(session, viewer, application_id)
+    return _document(
+        reports.report_html(made, lang),
+        lambda: pdf.report_pdf(made, lang),
+        format,
+        f"assessment-report-{application_id}",
+    )
+
+
 @router.post("/applications/{application_id}/certificate", status_code=201)
 def issue_certificate(
     application_id: int, body: CertificateIn, session: SessionDep, viewer: Manager
@@ -408,6 +439,26 @@ def registry(
 @router.get("/certificates/{number}")
 def verify_certificate(number: str, session: SessionDep, _viewer: PublicViewer) -> dict[str, Any]:
     return _public(certificates.verify(session, number))
+
+
+@router.get("/certificates/{number}/document")
+def certificate_document(
+    number: str,
+    session: SessionDep,
+    _viewer: PublicViewer,
+    format: Annotated[str, Query(pattern="^(html|pdf)$")] = "pdf",
+    lang: Annotated[str, Query(pattern="^(ko|en)$")] = "ko",
+) -> Response:
+    """A valid certificate to print; public, like the verification page."""
+    from citymeter.assessment import pdf
+
+    found = reports.certificate_for_print(session, number)
+    return _document(
+        reports.certificate_html(found, lang),
+        lambda: pdf.certificate_pdf(found, lang),
+        format,
+        f"certificate-{found.number}",
+    )
 
 
 @router.post("/certificates/{number}/withdraw")

@@ -1,202 +1,155 @@
-"""Pages: home — the city, its districts on a map drawn from their boundaries, headline figures."""
+"""Pages: `/`, the mayor's dashboard — real-time city status, citizens' voice and administration
+on one screen, refreshed live; `/?district=CODE` is the same as the district page. An empty store
+says what to do. `/dashboard/panels/{area}` serves one area's HTML for the live refresh."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from citymeter.overview import service as overview_service
-from citymeter.overview import svgmap
-from citymeter.overview.service import CityOverview, Figure
-from citymeter.web.deps import PublicViewer, SessionDep
+from citymeter.accounts.permissions import Viewer
+from citymeter.dashboard import service
+from citymeter.dashboard.scope import Scope
+from citymeter.dashboard.status import PM25_BANDS
+from citymeter.db.base import utcnow
+from citymeter.errors import InvalidInput
+from citymeter.settings import Settings
+from citymeter.web import i18n
+from citymeter.web.deps import PublicViewer, SessionDep, SettingsDep
+from citymeter.web.pages.dashboard_text import TEXT, View
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
-LANGUAGES = ("ko", "en")
-MEASURES = ("density", "employment")
-
-TEXT: dict[str, dict[str, str]] = {
-    "ko": {
-        "headline": "주요 지표",
-        "districts": "자치구",
-        "district": "자치구",
-        "map": "지도",
-        "population": "인구",
-        "employment_rate": "고용률",
-        "women_employment_rate": "여성 고용률",
-        "jobs_created": "일자리 창출 (최근 12개월)",
-        "public_rental_housing_supplied": "공공임대주택 공급 (최근 12개월)",
-        "area": "면적 (km²)",
-        "density": "인구밀도 (명/km²)",
-        "employment": "고용률 (%)",
-        "map_density": "인구밀도",
-        "map_employment": "고용률",
-        "show": "지도 표시:",
-        "legend": "범례",
-        "no_value": "자료 없음",
-        "vs_year": "전년 동기 대비",
-        "map_title": "{city} 자치구 지도",
-        "map_desc": "{count}개 자치구를 {measure}에 따라 색칠한 지도. "
-        "같은 내용이 아래 표에 있습니다.",
-        "neighbourhoods": "{districts}개 자치구 · {neighbourhoods}개 행정동",
-        "table_caption": "자치구별 인구와 고용률",
-        "total": "합계",
-        "empty_title": "아직 도시가 없습니다",
-        "empty_demo": "예시 도시로 바로 살펴보려면 다음 명령을 실행하세요:",
-        "empty_import": "실제 도시를 쓰려면 도시를 등록하고 경계와 통계를 가져오세요:",
-        "no_figures": "아직 주요 지표 통계가 없습니다. "
-        "`citymeter observations import`로 통계를 가져오세요.",
-        "no_map": "경계가 등록된 자치구가 없어 지도를 그릴 수 없습니다.",
-        "login": "로그인",
-        "logout": "로그아웃",
-        "other_language": "English",
-        "other_cities": "다른 도시:",
-    },
-    "en": {
-        "headline": "Headline figures",
-        "districts": "Districts",
-        "district": "District",
-        "map": "Map",
-        "population": "Population",
-        "employment_rate": "Employment rate",
-        "women_employment_rate": "Women's employment rate",
-        "jobs_created": "Jobs created (12 months)",
-        "public_rental_housing_supplied": "Public rental homes (12 months)",
-        "area": "Area (km²)",
-        "density": "Persons/km²",
-        "employment": "Employed %",
-        "map_density": "Population density",
-        "map_employment": "Employment rate",
-        "show": "Map shows:",
-        "legend": "Legend",
-        "no_value": "no data",
-        "vs_year": "vs a year earlier",
-        "map_title": "Map of {city}'s districts",
-        "map_desc": "{count} districts shaded by {measure}. "
-        "The table below holds the same figures.",
-        "neighbourhoods": "{districts} districts · {neighbourhoods} neighbourhoods",
-        "table_caption": "Population and employment rate by district",
-        "total": "Total",
-        "empty_title": "There is no city yet",
-        "empty_demo": "To look around with a synthetic demo city, run:",
-        "empty_import": "To use a real city, add it and import its boundaries and statistics:",
-        "no_figures": "No headline statistics yet; "
-        "import some with `citymeter observations import`.",
-        "no_map": "No district has a boundary yet, so there is no map to draw.",
-        "login": "Log in",
-        "logout": "Log out",
-        "other_language": "한국어",
-        "other_cities": "Other cities:",
-    },
-}
-
-UNITS = {
-    "ko": {"persons": "명", "jobs": "개", "dwellings": "호", "%": "%"},
-    "en": {"persons": "", "jobs": "", "dwellings": "", "%": "%"},
-}
-MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+AREAS = {"status": "dashboard_status.html", "voice": "dashboard_voice.html",
+         "administration": "dashboard_admin.html"}  # fmt: skip
+# The words the dashboard script needs (live state, the CCTV panel, the map legend).
+SCRIPT_WORDS = (
+    "live_on", "live_off", "live_wait", "refresh_error", "cctv_near", "cctv_none", "cctv_loading",
+    "cctv_error", "map_error", "pm25", "pm10", "ugm3", "band_none", "severity", "updated",
+)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class FigureView:
-    key: str
-    label: str
-    value: str
-    unit: str
-    change: str | None
-    direction: str  # "up", "down" or "flat"
-    period: str
-
-
-def _month(day: dt.date, lang: str) -> str:
-    return (
-        f"{day.year}년 {day.month}월" if lang == "ko" else f"{MONTHS_EN[day.month - 1]} {day.year}"
+def _view(scope: Scope, lang: str) -> View:
+    return View(
+        lang=lang,
+        tz=scope.tz,
+        now=utcnow(),
+        district_names={d.code: d.label(lang) for d in scope.districts},
     )
 
 
-def _number(value: float, digits: int = 0) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _figure_view(figure: Figure, lang: str) -> FigureView:
-    text = TEXT[lang]
-    is_rate = figure.unit == "%"
-    value = _number(figure.value, 1) if is_rate else _number(figure.value)
-    change_value = figure.change if is_rate else figure.change_percent
-    change = None
-    direction = "flat"
-    if change_value is not None:
-        direction = "up" if change_value > 0.05 else "down" if change_value < -0.05 else "flat"
-        suffix = ("%p" if lang == "ko" else " pp") if is_rate else "%"
-        change = f"{change_value:+.1f}{suffix} {text['vs_year']}"
-    if figure.period_start == figure.period_end:
-        period = _month(figure.period_end, lang)
-    else:
-        period = f"{_month(figure.period_start, lang)} – {_month(figure.period_end, lang)}"
-    return FigureView(
-        key=figure.key,
-        label=text[figure.key],
-        value=value,
-        unit=UNITS[lang].get(figure.unit, figure.unit),
-        change=change,
-        direction=direction,
-        period=period,
-    )
-
-
-def _name(names: dict[str, str], fallback: str, lang: str) -> str:
-    return names.get(lang) or fallback
-
-
-def _context(overview: CityOverview, lang: str, measure: str) -> dict[str, Any]:
-    text = TEXT[lang]
-    drawing = svgmap.draw(overview, "density" if measure == "density" else "employment_rate")
-    city_name = _name(overview.names, overview.name, lang)
-    districts = []
-    for summary in overview.districts:
-        districts.append(
-            {
-                "code": summary.code,
-                "name": _name(summary.names, summary.name, lang),
-                "population": _number(summary.population) if summary.population else "–",
-                "area": _number(summary.area_km2, 1) if summary.area_km2 else "–",
-                "density": _number(summary.density) if summary.density else "–",
-                "employment": _number(summary.employment_rate, 1)
-                if summary.employment_rate is not None
-                else "–",
-            }
-        )
-    shapes = {d.code: d for d in drawing.districts} if drawing else {}
-    measure_label = text["map_density"] if measure == "density" else text["map_employment"]
-    legend_digits = 0 if measure == "density" else 1
+def map_data(board: service.Dashboard, view: View) -> dict[str, Any]:
+    """What the map draws, in the page's language: air by district and the open incidents."""
     return {
-        "city_name": city_name,
-        "city_code": overview.code,
-        "figures": [_figure_view(f, lang) for f in overview.figures],
-        "drawing": drawing,
-        "shapes": shapes,
-        "districts": districts,
-        "population": _number(overview.population) if overview.population else None,
-        "area": _number(overview.area_km2, 1) if overview.area_km2 else None,
-        "subtitle": text["neighbourhoods"].format(
-            districts=len(overview.districts), neighbourhoods=overview.neighbourhood_count
-        ),
-        "map_title": text["map_title"].format(city=city_name),
-        "map_desc": text["map_desc"].format(count=len(overview.districts), measure=measure_label),
-        "measure_label": measure_label,
-        "legend": [
-            (c.css_class, _number(c.low, legend_digits), _number(c.high, legend_digits))
-            for c in (drawing.legend if drawing else [])
+        "air": {
+            d.code: {"pm25": d.pm25, "pm10": d.pm10, "stations": d.stations}
+            for d in board.status.air.districts
+        },
+        "incidents": [
+            {
+                "number": i.number,
+                "lat": i.lat,
+                "lon": i.lon,
+                "severity": i.severity,
+                "label": f"{view.word('cat', i.category)} · {view.t['severity']} {i.severity}"
+                f" · {view.time(i.reported_at)}",
+            }
+            for i in board.status.incidents.active
+            if i.lat is not None and i.lon is not None
         ],
-        "other_cities": overview.other_cities,
+        "pulse": {
+            "incidents": board.status.incidents.latest_id,
+            "complaints": board.voice.complaints.latest_id,
+        },
+        "updated": view.time(board.generated_at),
     }
+
+
+def district_rows(board: service.Dashboard) -> list[dict[str, Any]]:
+    """One row per district: air, traffic, parking and complaints side by side."""
+    air = {d.code: d for d in board.status.air.districts}
+    moving = {d.code: d for d in board.status.mobility.districts}
+    voices = {d.code: d for d in board.voice.complaints.districts}
+    return [
+        {"code": d.code, "air": air.get(d.code), "mobility": moving.get(d.code),
+         "complaints": voices.get(d.code)}
+        for d in board.scope.districts
+        if board.scope.district is None or d.code == board.scope.district.code
+    ]  # fmt: skip
+
+
+def _context(
+    request: Request,
+    session: SessionDep,
+    viewer: Viewer,
+    settings: Settings,
+    lang: str | None,
+    city: str | None,
+    district: str | None,
+    areas: tuple[str, ...] = service.AREAS,
+) -> dict[str, Any]:
+    scope = service.resolve(session, viewer, city_code=city, district=district)
+    default = scope.city.default_language if scope is not None else "ko"
+    language = i18n.pick_language(request, lang, default)
+    context: dict[str, Any] = {
+        "lang": language,
+        "other_lang": "en" if language == "ko" else "ko",
+        "t": TEXT[language],
+        "viewer": viewer,
+        "scope": scope,
+        "city_param": city,
+    }
+    if scope is None:
+        return context
+    view = _view(scope, language)
+    board = service.dashboard(session, scope, min_count=settings.public_min_count, areas=areas)
+    city_name = scope.city.names.get(language) or scope.city.name
+    context.update(
+        {
+            "v": view,
+            "d": board,
+            "city_name": city_name,
+            "district_name": scope.district.label(language) if scope.district else None,
+            "pm25_bands": PM25_BANDS,
+            "map_json": json.dumps(map_data(board, view), ensure_ascii=False).replace("</", "<\\/"),
+            "district_rows": district_rows(board) if len(areas) == len(service.AREAS) else [],
+        }
+    )
+    return context
+
+
+def render_dashboard(
+    request: Request,
+    session: SessionDep,
+    viewer: Viewer,
+    settings: Settings,
+    *,
+    lang: str | None,
+    city: str | None,
+    district: str | None,
+    printing: bool,
+) -> HTMLResponse:
+    context = _context(request, session, viewer, settings, lang, city, district)
+    context["printing"] = printing
+    scope: Scope | None = context["scope"]
+    if scope is not None:
+        t = context["t"]
+        context["page_title"] = (
+            t["district_title"].format(district=context["district_name"])
+            if scope.district
+            else f"{context['city_name']} · {t['title']}"
+        )
+        context["script_words"] = json.dumps({k: t[k] for k in SCRIPT_WORDS}, ensure_ascii=False)
+    response = templates.TemplateResponse(request, "home.html", context)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(i18n.LANG_COOKIE, str(lang), max_age=365 * 86400, samesite="lax")
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -204,24 +157,36 @@ def home(
     request: Request,
     session: SessionDep,
     viewer: PublicViewer,
+    settings: SettingsDep,
     lang: str | None = Query(None, max_length=8),
     city: str | None = Query(None, max_length=40),
-    shown: str = Query("density", alias="map", max_length=16),
+    district: str | None = Query(None, max_length=40),
+    printing: bool = Query(False, alias="print"),
 ) -> HTMLResponse:
-    overview = overview_service.city_overview(session, viewer, city)
-    default = overview.default_language if overview is not None else "ko"
-    language = lang if lang in LANGUAGES else default if default in LANGUAGES else "ko"
-    measure = shown if shown in MEASURES else "density"
-    context: dict[str, Any] = {
-        "lang": language,
-        "other_lang": "en" if language == "ko" else "ko",
-        "t": TEXT[language],
-        "measure": measure,
-        "measures": MEASURES,
-        "viewer": viewer,
-        "city_param": city,
-        "overview": overview,
-    }
-    if overview is not None:
-        context.update(_context(overview, language, measure))
-    return templates.TemplateResponse(request, "home.html", context)
+    return render_dashboard(
+        request, session, viewer, settings,
+        lang=lang, city=city, district=district, printing=printing,
+    )  # fmt: skip
+
+
+@router.get("/dashboard/panels/{area}", response_class=HTMLResponse)
+def panel(
+    area: str,
+    request: Request,
+    session: SessionDep,
+    viewer: PublicViewer,
+    settings: SettingsDep,
+    lang: str | None = Query(None, max_length=8),
+    city: str | None = Query(None, max_length=40),
+    district: str | None = Query(None, max_length=40),
+) -> Response:
+    """One area of the dashboard as an HTML fragment (the live refresh swaps it in)."""
+    if area not in AREAS:
+        raise InvalidInput(f"The dashboard areas are {', '.join(AREAS)}, not {area!r}.")
+    context = _context(request, session, viewer, settings, lang, city, district, (area,))
+    if context["scope"] is None:
+        return HTMLResponse("", status_code=204)
+    context["printing"] = False
+    response = templates.TemplateResponse(request, AREAS[area], context)
+    response.headers["Cache-Control"] = "no-store"
+    return response

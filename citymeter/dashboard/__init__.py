@@ -1,0 +1,1 @@
+"""The mayor's and district dashboards: one function per panel over the feature services."""

@@ -1,0 +1,1 @@
+"""Citizen suggestions: residents propose, others vote, the city answers."""
