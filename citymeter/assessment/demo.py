@@ -165,6 +165,8 @@ def build_certification_demo(
                 certificates.issue(session, actor, app_id, issued_on=add_months(opened, 3)).number
             )
 
+    rounds.close_round(session, actor, FINISHED)  # decided and certified: the call is over
+
     # A Kitemark-style assessment of the first city whose yearly surveillance is due soon.
     maturity_opened = add_months(day, -14)
     rounds.open_round(
@@ -209,6 +211,7 @@ def build_certification_demo(
             session, actor, app_id, issued_on=day - dt.timedelta(days=365 - 20)
         ).number
     )
+    rounds.close_round(session, actor, MATURITY)
 
     # An open round in progress: two drafts and one submitted application being scored.
     rounds.open_round(

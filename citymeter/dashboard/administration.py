@@ -187,12 +187,17 @@ class PledgeItem:
     progress: float | None
     expected: float
     target_date: dt.date
+    indicator: str | None = None  # the indicator that measures it
 
 
 @dataclass(frozen=True)
 class PledgeBoard:
     pledges: list[PledgeItem]
     counts: dict[str, int]
+
+    def measuring(self, indicator: str) -> PledgeItem | None:
+        """The first pledge measured by `indicator`, for its status on the indicator's card."""
+        return next((p for p in self.pledges if p.indicator == indicator), None)
 
 
 def _natural(number: str) -> list[tuple[int, str]]:
@@ -240,6 +245,7 @@ def pledge_board(session: Session, scope: Scope) -> PledgeBoard:
                 progress,
                 expected,
                 pledge.target_date,
+                pledge.indicator_codes[0] if pledge.indicator_codes else None,
             )
         )
     counts = dict.fromkeys(pledges.STATUSES, 0)

@@ -4,6 +4,7 @@ targets put them on track, at risk, off track or achieved, so the pledge board s
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from sqlalchemy import select
@@ -67,6 +68,16 @@ def _city_series(
     ]
 
 
+def round_target(value: float) -> tuple[float, str]:
+    """A target as a mayor would announce it: three significant figures, written out in full
+    ("136,000", "62.6", "0.0525"), never in exponent notation."""
+    if value == 0:
+        return 0.0, "0"
+    rounded = float(f"{value:.3g}")
+    decimals = max(0, 2 - math.floor(math.log10(abs(rounded))))
+    return rounded, f"{rounded:,.{decimals}f}"
+
+
 def seed_indicators(session: Session, actor: Viewer, city_code: str) -> dict[str, Any]:
     """Compute the administration pack for the city and add the demo pledges (idempotent)."""
     report = engine.compute(session, city_code=city_code, pack_id=PACK, full=True)
@@ -95,10 +106,11 @@ def seed_indicators(session: Session, actor: Viewer, city_code: str) -> dict[str
         if exists:
             continue
         unit = definition.unit
+        target, shown = round_target(target)
         pledges.add_pledge(
             session, actor, city=city_code, number=str(number),
-            title_ko=f"{definition.names.ko or definition.names.en} {target:,.4g}{unit} 달성",
-            title_en=f"{definition.names.en}: {target:,.4g} {unit} by {target_date.year}",
+            title_ko=f"{definition.names.ko or definition.names.en} {shown}{unit} 달성",
+            title_en=f"{definition.names.en}: {shown} {unit} by {target_date.year}",
             owner_department=DEPARTMENTS.get(definition.theme, "기획조정실 (Planning Office)"),
             indicator_codes=[code], baseline_value=round(base, 3), baseline_date=base_date,
             target_value=round(target, 3), target_date=target_date,

@@ -223,16 +223,6 @@ def test_bad_font_and_format_are_clear_errors(tmp_path: object) -> None:
     assert find_font().regular.is_file()
 
 
-def test_report_pdf_renders_in_under_five_seconds(db: Session, body: Callable[[int], Body]) -> None:
-    import time
-
-    _team, app_id, coordinator = _round_of_three(db, body)
-    report = reports.assessment_report(db, coordinator, app_id, now=dt.datetime.now(dt.UTC))
-    started = time.perf_counter()
-    report_pdf(report)
-    assert time.perf_counter() - started < 5
-
-
 def test_cli_writes_the_report_and_the_certificate(
     database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:

@@ -105,6 +105,7 @@ TEXT: dict[str, dict[str, str]] = {
         "why_other": "공개하지 않는 값입니다.",
         "no_value": "자료 없음",
         "pledges": "공약 이행",
+        "pledge_n": "{number}번 공약",
         "pledges_empty": "등록된 공약이 없습니다.",
         "status_on_track": "순항",
         "status_at_risk": "주의",
@@ -261,6 +262,7 @@ TEXT: dict[str, dict[str, str]] = {
         "why_other": "Withheld from the public view.",
         "no_value": "no data",
         "pledges": "Pledges",
+        "pledge_n": "Pledge {number}",
         "pledges_empty": "No pledge has been recorded.",
         "status_on_track": "on track",
         "status_at_risk": "at risk",
@@ -360,6 +362,11 @@ class View:
 
     def unit(self, unit: str) -> str:
         return self.t.get("unit_" + unit, unit)
+
+    def unit_after(self, unit: str) -> str:
+        """The unit written straight after a number: "62.6%", "2,811 homes", "2,811호"."""
+        text = self.unit(unit)
+        return f" {text}" if self.lang == "en" and text[:1].isalpha() else text
 
     def district(self, code: str | None) -> str:
         if code is None:
