@@ -27,8 +27,9 @@ from citymeter.complaints.models import (
 )
 from citymeter.db.base import utcnow
 from citymeter.errors import Conflict, InvalidInput, NotFound
+from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places import locator as places_locator
-from citymeter.places.models import City
+from citymeter.places.models import Area, City
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 DISTRICT_LEVEL = "district"
@@ -265,7 +266,29 @@ def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest)
         StatusChange(request_id=request.id, status="open", changed_at=now, actor=actor.label)
     )
     session.flush()
+    announce(session, request, "complaint.created")
     return request
+
+
+def announce(session: Session, request: ServiceRequest, kind: str) -> None:
+    """Tell open dashboards, once the transaction commits, that a complaint arrived or moved:
+    its type, status and district only, never what it says or who filed it."""
+    district = session.get(Area, request.district_id) if request.district_id else None
+    publish_after_commit(
+        session,
+        LiveEvent(
+            kind=kind,
+            data={
+                "service_request_id": request.service_request_id,
+                "service_code": request.service_code,
+                "status": request.status,
+                "requested_at": request.requested_at.isoformat(),
+                "district": district.code if district else None,
+            },
+            city_id=request.city_id,
+            district_id=request.district_id,
+        ),
+    )
 
 
 def set_status(
@@ -299,6 +322,7 @@ def set_status(
         request.id,
         {"service_request_id": request.service_request_id},
     )
+    announce(session, request, "complaint.updated")
     return request
 
 

@@ -19,6 +19,15 @@ values, with optional `observedAt` (ISO 8601 with a time zone; default: when it 
 `location` ({"lat", "lon"} or a GeoJSON Point) and `name`. `attributes` renames payload keys to
 attribute names and then only those keys are read.
 
+A topic of an incident system says `"records": "incidents"` instead of a type:
+
+    {"pattern": "cad/{district}/incidents/{number}", "records": "incidents", "id": "{number}"}
+
+Its payload is one incident as `POST /api/v1/incidents` takes it (number, type, category,
+severity, reported_at, lat, lon, address, remarks, stages), or one unit reaching a stage
+(`{"unit": "E1", "stage": "on_scene", "at": "…"}`); `id` names the incident number when the
+payload has none. A refused message is dead-lettered with the reason, a repeated one is a duplicate.
+
 Nothing is lost across restarts: the client id is fixed per source, the session is persistent
 (MQTT 3.1.1 clean_session=False; MQTT 5 clean_start=False with a session expiry), messages are
 subscribed at QoS 1 and each is acknowledged only after the transaction storing it (or its dead
@@ -44,8 +53,9 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citymeter.accounts.permissions import Viewer
 from citymeter.connectors.base import BaseConnector, ConnectorContext, ConnectorResult, Mode
-from citymeter.errors import InvalidInput
+from citymeter.errors import CityMeterError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,7 @@ DEFAULT_RECEIVE_MAXIMUM = 2000
 _VARIABLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _TIME_KEYS = ("observedAt", "observed_at", "ts", "time")
 _RESERVED = {*_TIME_KEYS, "location", "lat", "lon", "name"}
+RECORDS = ("entities", "incidents")
 
 
 class MalformedMessage(ValueError):
@@ -68,23 +79,31 @@ class TopicRoute:
 
     pattern: str
     entity_type: str
-    id_template: str
+    id_template: str | None
     attributes: Mapping[str, str] | None = None
     levels: tuple[str, ...] = ()
+    records: str = "entities"  # or "incidents"
 
     @classmethod
     def from_config(cls, raw: Any, position: int) -> TopicRoute:
         where = f"topics[{position}]"
         if not isinstance(raw, Mapping):
             raise InvalidInput(f"{where} must be an object with pattern and type.")
-        unknown = set(raw) - {"pattern", "type", "id", "attributes"}
+        unknown = set(raw) - {"pattern", "type", "id", "attributes", "records"}
         if unknown:
             raise InvalidInput(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
         pattern, entity_type = raw.get("pattern"), raw.get("type")
+        records = raw.get("records", "entities")
+        if records not in RECORDS:
+            raise InvalidInput(f"{where}.records is one of {', '.join(RECORDS)}, not {records!r}.")
         if not isinstance(pattern, str) or not pattern.strip():
             raise InvalidInput(
                 f"{where}.pattern is missing (e.g. citymeter/{{district}}/air/{{id}})."
             )
+        if records == "incidents":
+            if entity_type is not None or raw.get("attributes") is not None:
+                raise InvalidInput(f"{where}: an incidents topic takes no type or attributes.")
+            entity_type = "Incident"
         if not isinstance(entity_type, str) or not entity_type:
             raise InvalidInput(f"{where}.type is missing (an entity type, e.g. AirQualityStation).")
         levels = tuple(pattern.strip().split("/"))
@@ -100,12 +119,14 @@ class TopicRoute:
             elif "{" in level or "}" in level or not level:
                 raise InvalidInput(f"{where}.pattern has an unusable level {level!r}.")
         id_template = raw.get("id") or (f"{{{names[-1]}}}" if names else None)
-        if not isinstance(id_template, str):
+        if id_template is None and records == "incidents":
+            pass  # the incident number comes from the payload
+        elif not isinstance(id_template, str):
             raise InvalidInput(
                 f'{where} needs an id template (e.g. "{{station}}") when its pattern has no '
                 "{name} level."
             )
-        for used in re.findall(r"\{([^}]*)\}", id_template):
+        for used in re.findall(r"\{([^}]*)\}", id_template or ""):
             if used not in names:
                 raise InvalidInput(f"{where}.id uses {{{used}}}, which the pattern does not have.")
         attributes = raw.get("attributes")
@@ -120,6 +141,7 @@ class TopicRoute:
             id_template=id_template,
             attributes=dict(attributes) if attributes is not None else None,
             levels=levels,
+            records=records,
         )
 
     @property
@@ -152,6 +174,7 @@ class TopicRoute:
             if key in body:
                 at = _parse_time(body[key], key)
                 break
+        assert self.id_template is not None  # an entities topic always has one
         reading: dict[str, Any] = {
             "type": self.entity_type,
             "id": self.id_template.format(**values),
@@ -292,22 +315,35 @@ def parse_config(config: Mapping[str, Any], source_code: str = "source") -> Mqtt
     )
 
 
+def route_for(routes: Sequence[TopicRoute], topic: str) -> tuple[TopicRoute, dict[str, str]] | None:
+    """The first route whose pattern matches `topic`, with the values of its {name} levels."""
+    for route in routes:
+        values = route.match(topic)
+        if values is not None:
+            return route, values
+    return None
+
+
+def _json_body(topic: str, payload: bytes) -> Any:
+    try:
+        return json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedMessage(f"the payload on {topic} is not UTF-8 text") from None
+    except ValueError as exc:
+        raise MalformedMessage(f"the payload on {topic} is not JSON: {exc}") from None
+
+
 def message_to_reading(
     routes: Sequence[TopicRoute], topic: str, payload: bytes, now: dt.datetime
 ) -> dict[str, Any]:
     """The reading a message carries; MalformedMessage (with the reason) when there is none."""
-    for route in routes:
-        values = route.match(topic)
-        if values is None:
-            continue
-        try:
-            body = json.loads(payload.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise MalformedMessage(f"the payload on {topic} is not UTF-8 text") from None
-        except ValueError as exc:
-            raise MalformedMessage(f"the payload on {topic} is not JSON: {exc}") from None
-        return route.to_reading(topic, values, body, now)
-    raise MalformedMessage(f"no topic pattern of this source matches {topic}")
+    found = route_for(routes, topic)
+    if found is None:
+        raise MalformedMessage(f"no topic pattern of this source matches {topic}")
+    route, values = found
+    if route.records != "entities":
+        raise MalformedMessage(f"{topic} carries {route.records}, not readings")
+    return route.to_reading(topic, values, _json_body(topic, payload), now)
 
 
 @dataclass
@@ -350,7 +386,12 @@ def store_messages(
 
     readings: list[dict[str, Any]] = []
     dead = 0
+    incident_messages: list[tuple[_Inbound, TopicRoute, dict[str, str]]] = []
     for message in messages:
+        found = route_for(routes, message.topic)
+        if found is not None and found[0].records == "incidents":
+            incident_messages.append((message, *found))
+            continue
         try:
             readings.append(
                 message_to_reading(routes, message.topic, message.payload, message.received_at)
@@ -368,6 +409,14 @@ def store_messages(
             )
             dead += 1
     stored = duplicates = 0
+    for message, route, values in incident_messages:
+        kept = _store_incident(session, message, route, values, source)
+        if kept == "dead":
+            dead += 1
+        elif kept == "duplicate":
+            duplicates += 1
+        else:
+            stored += 1
     while readings:
         outcome = ingest_readings(session, readings, city=city, source=source, channel=CHANNEL)
         if not outcome.errors:
@@ -378,6 +427,35 @@ def store_messages(
         dead += len(refused)
         readings = [r for i, r in enumerate(readings) if i not in refused]
     return stored, duplicates, dead
+
+
+def _store_incident(
+    session: Session, message: _Inbound, route: TopicRoute, values: Mapping[str, str], source: Any
+) -> str:
+    """One incident message in its own savepoint: "stored", "duplicate" or "dead"."""
+    from citymeter.entities.ingest import record_dead_letter
+    from citymeter.incidents import messages
+
+    code = getattr(source, "code", None) or "mqtt"
+    writer = Viewer(user_id=None, username=f"source:{code}", role="data_steward")
+    number = route.id_template.format(**values) if route.id_template else None
+    try:
+        body = _json_body(message.topic, message.payload)
+        if not isinstance(body, Mapping):
+            raise MalformedMessage(f"the payload on {message.topic} is JSON but not an object")
+        with session.begin_nested():
+            return messages.apply_message(
+                session, writer, body, number=number, source_id=getattr(source, "id", None)
+            )
+    except (MalformedMessage, CityMeterError) as exc:
+        record_dead_letter(
+            session,
+            channel=CHANNEL,
+            reason=exc.message if isinstance(exc, CityMeterError) else str(exc),
+            payload={"topic": message.topic, "payload": message.payload.decode("utf-8", "replace")},
+            source=source,
+        )
+        return "dead"
 
 
 class MqttConnector(BaseConnector):

@@ -30,8 +30,9 @@ from citymeter.incidents.models import (
     IncidentType,
     IncidentUnitStage,
 )
+from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places.locator import cached_locator
-from citymeter.places.models import City
+from citymeter.places.models import Area, City
 
 DAY = dt.timedelta(days=1)
 
@@ -266,7 +267,32 @@ def create_incidents(
     for incident in created:
         audit.record(session, viewer, "incident.create", "incident", incident.number)
         alerts.on_incident(session, incident)
+        announce(session, incident, "incident.created")
     return created
+
+
+def announce(session: Session, incident: Incident, kind: str) -> None:
+    """Tell open dashboards, once the transaction commits, what they may show of an incident:
+    never its address, remarks or source."""
+    district = session.get(Area, incident.district_id) if incident.district_id else None
+    itype = session.get(IncidentType, incident.type_id)
+    publish_after_commit(
+        session,
+        LiveEvent(
+            kind=kind,
+            data={
+                "number": incident.number,
+                "type": itype.code if itype else None,
+                "category": itype.category if itype else None,
+                "severity": incident.severity,
+                "status": incident.status,
+                "reported_at": incident.reported_at.isoformat(),
+                "district": district.code if district else None,
+            },
+            city_id=district.city_id if district else None,
+            district_id=incident.district_id,
+        ),
+    )
 
 
 def advance(
@@ -291,6 +317,7 @@ def advance(
     audit.record(
         session, viewer, "incident.stage", "incident", number, {"unit": unit, "stage": stage}
     )
+    announce(session, incident, "incident.updated")
     return row
 
 

@@ -20,6 +20,7 @@ from citymeter.accounts.permissions import SUGGESTIONS_RESPOND, SUGGESTIONS_WRIT
 from citymeter.complaints.service import locate
 from citymeter.db.base import utcnow
 from citymeter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places import service as places
 from citymeter.places.models import Area, City
 from citymeter.suggestions.models import (
@@ -164,6 +165,16 @@ def submit(
     )
     session.add(suggestion)
     session.flush()
+    publish_after_commit(
+        session,
+        LiveEvent(
+            kind="suggestion.created",
+            # What the public list shows: never the author or the exact point.
+            data={"id": suggestion.id, "title": suggestion.title, "category": suggestion.category},
+            city_id=city.id,
+            district_id=suggestion.district_id,
+        ),
+    )
     return suggestion
 
 

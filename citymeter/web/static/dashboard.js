@@ -323,7 +323,7 @@
 
   function connectLive() {
     if (!window.EventSource) return;
-    const params = new URLSearchParams({ kinds: "entity,alert,incident" });
+    const params = new URLSearchParams({ kinds: "entity,alert,incident,complaint,suggestion" });
     if (config.district) params.set("area", config.district);
     const source = new EventSource("/api/v1/live?" + params.toString());
     source.onopen = function () {
@@ -341,6 +341,11 @@
     ["incident.created", "incident.updated"].forEach(function (kind) {
       source.addEventListener(kind, function () {
         schedule("status", 0);
+      });
+    });
+    ["complaint.created", "complaint.updated", "suggestion.created"].forEach(function (kind) {
+      source.addEventListener(kind, function () {
+        schedule("voice", 0);
       });
     });
   }
