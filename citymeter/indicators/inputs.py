@@ -433,3 +433,7 @@ with contextlib.suppress(ImportError):
 # Complaint records (service levels), when the complaints feature is installed.
 with contextlib.suppress(ImportError):
     from citymeter.complaints import metrics as _complaint_inputs  # noqa: F401
+
+# Incident records (counts and response times), when the incidents feature is installed.
+with contextlib.suppress(ImportError):
+    from citymeter.incidents import metrics as _incident_inputs  # noqa: F401

@@ -4,6 +4,7 @@ recompute, unit safety and error reporting."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -155,10 +156,35 @@ def test_units_are_never_mixed(db: Session, town: City) -> None:
     assert report.computed == []
 
 
-def test_unresolved_inputs_are_reported(db: Session, town: City) -> None:
-    report = engine.compute(db, city_code="town", pack_id="administration", full=True)
-    assert "median(incidents.response_time_s)" in report.unresolved
-    assert "incidents" in report.unresolved["median(incidents.response_time_s)"]
+CASUALTIES_PACK = """
+id: casualties
+version: 1
+names: {en: Casualties}
+source_note: A pack whose input the incidents feature does not record.
+themes: [{code: safety, names: {en: Safety}}]
+indicators:
+  - code: casualties
+    names: {en: Casualties}
+    unit: count
+    theme: safety
+    direction: lower_is_better
+    formula: sum(incidents.casualties)
+"""
+
+
+def test_unresolved_inputs_are_reported(db: Session, town: City, tmp_path: Path) -> None:
+    path = tmp_path / "casualties.yaml"
+    path.write_text(CASUALTIES_PACK, encoding="utf-8")
+    report = engine.compute(db, city_code="town", pack_id=str(path), full=True)
+    assert report.unresolved == {
+        "sum(incidents.casualties)": "incidents record no casualties (they have response_time_s)"
+    }
+    assert report.computed == [] and report.values_written == 0
+    run = db.get(IndicatorRun, report.run_id)
+    assert run is not None and run.summary["unresolved"] == report.unresolved
+    # Every input of the shipped administration pack has a resolver.
+    shipped = engine.compute(db, city_code="town", pack_id="administration", full=True)
+    assert shipped.unresolved == {}
 
 
 def test_alias_metric_feeds_the_catalogue_metric(db: Session, town: City, store: Store) -> None:
