@@ -18,7 +18,7 @@ from citymeter.cli.common import (
 )
 from citymeter.db import migrate
 from citymeter.db.engine import make_sessionmaker
-from citymeter.demo import build
+from citymeter.demo import build, citizens
 from citymeter.demo import feeds as feeds_module
 from citymeter.errors import InvalidInput
 from citymeter.settings import Settings, get_settings
@@ -39,7 +39,9 @@ def run(
     reset: bool = typer.Option(False, "--reset", help="Delete the demo city and build it again."),
     serve: bool = typer.Option(True, help="Start the server after building the city."),
     feeds: bool = typer.Option(
-        True, help="Run the live sensor simulator while serving (over MQTT if configured)."
+        True,
+        help="Run the live simulator while serving: sensors (over MQTT if configured), "
+        "complaints, incidents and suggestions.",
     ),
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port (default from settings)."),
@@ -63,7 +65,9 @@ def run(
         city = build.demo_city(session)
         if city is None:
             with console.status("Building the demo city…"):
-                made = build.build_demo_city(session, CLI_ACTOR, seed=seed, end=end, months=months)
+                made = build.build_demo_city(
+                    session, CLI_ACTOR, seed=seed, end=end, months=months, activity=True
+                )
             city = build.demo_city(session)
             assert city is not None
         accounts = build.ensure_demo_accounts(session, CLI_ACTOR, city, refresh=made is not None)
@@ -85,6 +89,17 @@ def run(
             f"{figures['employment_rate']}% (women {figures['women_employment_rate']}%) · "
             f"jobs created in 12 months {figures['jobs_created_12m']:,.0f} · "
             f"public rental housing {figures['public_rental_housing_12m']:,.0f}"
+        )
+        console.print(
+            f"Citizen activity: {figures.get('complaints', 0):,.0f} complaints "
+            f"({figures.get('complaints_open', 0):,.0f} open, "
+            f"{figures.get('complaints_overdue', 0):,.0f} of them past their deadline; "
+            f"{figures.get('complaints_closed_late', 0):,.0f} closed late) · "
+            f"{figures.get('incidents', 0):,.0f} incidents "
+            f"({figures.get('incidents_open', 0):,.0f} being worked on) · "
+            f"{figures.get('opinion_suggestions', 0):,.0f} suggestions · "
+            f"{figures.get('air_stations', 0):,.0f} air stations with "
+            f"{figures.get('air_history_days', 0):,.0f} days of history"
         )
     else:
         console.print(
@@ -128,12 +143,17 @@ def start_feeds(
 ) -> feeds_module.FeedSimulator:
     """Start the live demo feeds beside the server (over MQTT when a broker is configured)."""
     simulator = feeds_module.FeedSimulator(
-        make_sessionmaker(engine), city_code, mqtt_url=settings.mqtt_url, seed=seed
+        make_sessionmaker(engine), city_code, mqtt_url=settings.mqtt_url, seed=seed, citizens=True
     )
     simulator.start()
     where = f"MQTT at {settings.mqtt_url}" if settings.mqtt_url else "in-process"
     console.print(
         f"Live feeds: {len(simulator.sites)} simulated sensors every "
-        f"{simulator.interval:g} s ({where}); watch them with curl -N {url.rstrip('/')}/api/v1/live"
+        f"{simulator.interval:g} s ({where}); citizens file a complaint every "
+        f"{citizens.COMPLAINT_EVERY_S[0]:g}-{citizens.COMPLAINT_EVERY_S[1]:g} s, an incident "
+        f"every {citizens.INCIDENT_EVERY_S[0] / 60:g}-{citizens.INCIDENT_EVERY_S[1] / 60:g} min "
+        f"and a suggestion every {citizens.SUGGESTION_EVERY_S[0] / 60:g}-"
+        f"{citizens.SUGGESTION_EVERY_S[1] / 60:g} min; watch them with "
+        f"curl -N {url.rstrip('/')}/api/v1/live"
     )
     return simulator

@@ -1,6 +1,6 @@
-"""A demo store ready for the dashboard: the demo city, its accounts, the sample citizen activity
-and a few rounds of live sensor readings. The browser tests and `citymeter bench pages` build one
-in a fresh database; `citymeter demo` builds the city itself."""
+"""A demo store ready for the dashboard: the demo city with its citizen activity and the past of
+its air stations, its accounts and a few rounds of live sensor readings. The browser tests and
+`citymeter bench pages` build one in a fresh database; `citymeter demo` builds the city itself."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.assessment.demo import build_certification_demo
-from citymeter.dashboard.sample import Activity, seed_activity
+from citymeter.dashboard.sample import Activity
 from citymeter.db import migrate
 from citymeter.db.engine import make_sessionmaker
 from citymeter.demo import build
@@ -34,6 +34,19 @@ class DemoStore:
 QUICK_ACCOUNTS = ("mayor", "district.head", "steward")
 
 
+def activity_of(made: build.DemoBuild) -> Activity:
+    """The citizen activity the build made, from its figures."""
+    figures = made.figures
+    return Activity(
+        complaints=int(figures.get("complaints", 0)),
+        incidents=int(figures.get("incidents", 0)),
+        open_complaints=int(figures.get("complaints_open", 0)),
+        overdue=int(figures.get("complaints_overdue", 0)),
+        closed_late=int(figures.get("complaints_closed_late", 0)),
+        open_incidents=int(figures.get("incidents_open", 0)),
+    )
+
+
 def build_demo_store(
     engine: Engine, *, months: int = 25, sensor_rounds: int = 3, quick: bool = False
 ) -> DemoStore:
@@ -43,7 +56,7 @@ def build_demo_store(
     migrate.upgrade(engine)
     sessions = make_sessionmaker(engine)
     with sessions() as session, session.begin():
-        made = build.build_demo_city(session, SYSTEM_VIEWER, months=months)
+        made = build.build_demo_city(session, SYSTEM_VIEWER, months=months, activity=True)
         city = build.demo_city(session)
         assert city is not None
         if quick:
@@ -64,7 +77,7 @@ def build_demo_store(
             build.ensure_demo_accounts(session, SYSTEM_VIEWER, city, refresh=True)
             build_certification_demo(session, SYSTEM_VIEWER)
         feeds_module.ensure_demo_source(session, SYSTEM_VIEWER, None)
-        activity = seed_activity(session, SYSTEM_VIEWER, city)
+        activity = activity_of(made)
     simulator = feeds_module.FeedSimulator(sessions, made.city_code)
     start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for n in range(sensor_rounds):

@@ -1,5 +1,6 @@
 """Store the demo city through the ordinary services: city, areas, metrics, one load batch of
-observations, and one demo account per role."""
+observations, and one demo account per role; for `citymeter demo`, its citizen activity and the
+past of its air-quality stations as well."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from shapely.geometry import mapping
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
 from citymeter.accounts import service as accounts
 from citymeter.accounts.models import User
 from citymeter.accounts.permissions import Viewer
+from citymeter.dashboard.sample import seed_activity
+from citymeter.demo.air_history import seed_air_history
 from citymeter.demo.geography import CITY_CODE, generate_map
 from citymeter.demo.statistics import (
     AGE_BANDS,
@@ -26,6 +29,7 @@ from citymeter.demo.statistics import (
     last_full_month,
 )
 from citymeter.errors import Conflict, InvalidInput
+from citymeter.incidents.models import Incident
 from citymeter.indicators.demo import seed_indicators
 from citymeter.observations import service as observations
 from citymeter.observations.models import LoadBatch, Observation
@@ -37,6 +41,12 @@ from citymeter.suggestions.demo import seed_demo_opinion
 DEFAULT_SEED = 2026
 DEFAULT_MONTHS = 72
 DEMO_PASSWORD = "citymeter-demo"
+# Citizen activity per district: complaints over six weeks, incidents over the last week.
+COMPLAINTS_PER_DISTRICT = 60
+COMPLAINT_DAYS = 42
+INCIDENTS_PER_DISTRICT = 8
+INCIDENT_DAYS = 7
+DEMO_BATCHES = ("demo", "demo-live")  # the incidents of the history and of the live citizens
 
 # code, unit, Korean name, English name
 METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -101,7 +111,8 @@ def demo_city(session: Session) -> City | None:
 
 
 def remove_demo_city(session: Session, actor: Viewer) -> bool:
-    """Delete the demo city with its areas, observations and load batches; False if absent.
+    """Delete the demo city with its areas, observations, load batches and incidents (and, by
+    cascade, everything else of the city); False if absent.
 
     Demo accounts stay (the audit log refers to them); a rebuild points them at the new city.
     """
@@ -110,6 +121,13 @@ def remove_demo_city(session: Session, actor: Viewer) -> bool:
         return False
     area_ids = select(Area.id).where(Area.city_id == city.id).scalar_subquery()
     session.execute(delete(Observation).where(Observation.area_id.in_(area_ids)))
+    # Incidents belong to no city, only to its areas (or to the demo's batches): they would
+    # outlive it.
+    session.execute(
+        delete(Incident)
+        .where(or_(Incident.district_id.in_(area_ids), Incident.import_batch.in_(DEMO_BATCHES)))
+        .execution_options(synchronize_session=False)
+    )
     session.execute(delete(LoadBatch).where(LoadBatch.city_id == city.id))
     session.execute(
         delete(Area).where(Area.city_id == city.id).execution_options(synchronize_session=False)
@@ -134,9 +152,16 @@ def build_demo_city(
     months: int = DEFAULT_MONTHS,
     districts: int = 25,
     neighbourhoods: int = 400,
+    activity: bool = False,
+    now: dt.datetime | None = None,
 ) -> DemoBuild:
     """Generate the demo city for `seed` and store it; `end` is the last month of statistics
-    (default: the last full month before today). Refused if the demo city exists already."""
+    (default: the last full month before today). Refused if the demo city exists already.
+
+    With `activity` (`citymeter demo` and the dashboard's demo store) the city lives too:
+    complaints of the last weeks, incidents of the last days and the air-quality stations' past,
+    up to `now` (default: the present), before the indicators are computed. Without it the city
+    has its statistics, indicators and citizen suggestions only (the small cities of tests)."""
     started = time.perf_counter()
     if demo_city(session) is not None:
         raise Conflict(
@@ -240,10 +265,13 @@ def build_demo_city(
             "last_month": str(stats.months[-1]),
         },
     )
+    if activity:
+        figures.update(_seed_living_city(session, actor, city, seed, now, len(district_areas)))
     # The administration pack and a dozen pledges with mixed progress (citymeter/indicators).
     measured = seed_indicators(session, actor, city.code)
     figures.update({k: float(v) for k, v in measured.items() if isinstance(v, int)})
-    figures.update(seed_demo_opinion(session, actor, city, seed=seed))  # citymeter/suggestions
+    # citymeter/suggestions
+    figures.update(seed_demo_opinion(session, actor, city, seed=seed, now=now))
     audit.record(
         session,
         actor,
@@ -267,6 +295,35 @@ def build_demo_city(
         batch_id=batch.id,
         figures=figures,
     )
+
+
+def _seed_living_city(
+    session: Session, actor: Viewer, city: City, seed: int, now: dt.datetime | None, districts: int
+) -> dict[str, float]:
+    """Complaints, incidents and the air stations' past (citymeter/dashboard/sample.py,
+    citymeter/demo/air_history.py); their counts for the command's summary."""
+    made = seed_activity(
+        session,
+        actor,
+        city,
+        seed=seed,
+        complaints_count=COMPLAINTS_PER_DISTRICT * districts,
+        days=COMPLAINT_DAYS,
+        incidents_count=INCIDENTS_PER_DISTRICT * districts,
+        incident_days=INCIDENT_DAYS,
+        now=now,
+    )
+    air = seed_air_history(session, city, seed=seed, now=now)
+    return {
+        "complaints": float(made.complaints),
+        "complaints_open": float(made.open_complaints),
+        "complaints_overdue": float(made.overdue),
+        "complaints_closed_late": float(made.closed_late),
+        "incidents": float(made.incidents),
+        "incidents_open": float(made.open_incidents),
+        "air_stations": float(air.stations),
+        "air_history_days": float(air.days),
+    }
 
 
 def headline(stats: DemoStatistics) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Live demo feeds: a seeded simulator of the demo city's sensors with realistic daily rhythms.
+"""Live demo feeds: a seeded simulator of the demo city's sensors with realistic daily rhythms
+(and, with `citizens=True`, its residents: citymeter/demo/citizens.py).
 
 Per district: air-quality stations (PM10, PM2.5, NO2, O3 — traffic peaks in the morning and
 evening rush, ozone in the afternoon), segments of main roads (speed dips at rush hour), public car
@@ -28,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from citymeter.accounts.permissions import Viewer
+from citymeter.demo.citizens import CitizenSimulator
 from citymeter.places.models import Area, City
 
 log = logging.getLogger(__name__)
@@ -256,7 +258,8 @@ def ensure_demo_source(session: Session, actor: Viewer, mqtt_url: str | None) ->
 
 
 class FeedSimulator:
-    """Sends one reading per site every `interval` seconds until stopped (on its own thread)."""
+    """Sends one reading per site every `interval` seconds until stopped (on its own thread);
+    with `citizens`, also files the city's live complaints, incidents and suggestions."""
 
     def __init__(
         self,
@@ -267,6 +270,7 @@ class FeedSimulator:
         seed: int = DEFAULT_SEED,
         interval: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], dt.datetime] | None = None,
+        citizens: bool = False,
     ) -> None:
         self.sessions = sessions
         self.city_code = city_code
@@ -286,13 +290,18 @@ class FeedSimulator:
                 raise ValueError(f"there is no city {city_code!r} to simulate")
             self.tz = ZoneInfo(city.timezone)
             self.sites = plan_sites(session, city, seed)
+        # Residents and emergency calls beside the sensors (citymeter/demo/citizens.py).
+        self.citizens: CitizenSimulator | None = None
+        if citizens:
+            self.citizens = CitizenSimulator(sessions, city_code, seed=seed)
 
     @property
     def mode(self) -> str:
         return "mqtt" if self.mqtt_url else "in-process"
 
     def tick(self) -> int:
-        """Send one round of readings now; returns how many."""
+        """Send one round of readings now, and file what the citizens have due; returns how
+        many readings."""
         at = self.clock()
         if self.mqtt_url:
             self._publish(at)
@@ -300,6 +309,8 @@ class FeedSimulator:
             self._store(at)
         self.ticks += 1
         self.sent += len(self.sites)
+        if self.citizens is not None:
+            self.citizens.tick(at)
         return len(self.sites)
 
     def _store(self, at: dt.datetime) -> None:

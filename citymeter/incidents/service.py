@@ -162,8 +162,11 @@ def status_from(stages: Sequence[str]) -> str:
 # --- creating ---
 
 
-def _locate(session: Session, lat: float, lon: float) -> tuple[int | None, int | None]:
-    cities = list(session.scalars(select(City).order_by(City.id).limit(2)))
+def _locate(
+    session: Session, lat: float, lon: float, city: City | None = None
+) -> tuple[int | None, int | None]:
+    """(area id, district id) of a point in `city` (default: the only city of the store)."""
+    cities = [city] if city else list(session.scalars(select(City).order_by(City.id).limit(2)))
     if len(cities) != 1:
         return None, None
     try:
@@ -184,8 +187,10 @@ def create_incidents(
     *,
     batch: str | None = None,
     source_id: int | None = None,
+    city: City | None = None,
 ) -> list[Incident]:
-    """Check every incident, then store them all or none; InvalidInput lists every problem."""
+    """Check every incident, then store them all or none; InvalidInput lists every problem.
+    Locations are placed in `city` (default: the only city of the store)."""
     from citymeter.incidents import alerts
 
     _require_write(viewer)
@@ -229,7 +234,7 @@ def create_incidents(
         for item in items:
             if item.lat is not None and item.lon is not None:
                 try:
-                    located[item.number] = _locate(session, item.lat, item.lon)
+                    located[item.number] = _locate(session, item.lat, item.lon, city)
                 except InvalidInput as exc:
                     problems.append(f"incident {item.number}: {exc.message}")
     if problems:

@@ -1,6 +1,7 @@
 """Citizen voice for the demo city: about 200 suggestions over ten weeks with votes and official
-responses, news and social posts for topic trends (with a topic rising this week), and a dozen
-directives in every state. Seeded, so the same seed gives the same opinion."""
+responses (this week, illegal parking in one district rises among the usual mix), news and social
+posts for topic trends (with a topic rising this week), and a dozen directives in every state.
+Seeded, so the same seed gives the same opinion."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from citymeter.trends.models import TextPost
 from citymeter.trends.tokens import language_of
 
 WEEKS = 10
+SUGGESTIONS = 200
+THIS_WEEK = 22  # the newest suggestions, filed in the last seven days
+PARKING_SHARE = 0.4  # of this week's: illegal parking in one district, the rising topic
 
 # category: (title, body) pairs; "{place}" becomes the neighbourhood's name.
 TOPICS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -67,6 +71,13 @@ DEPARTMENTS = {
     "economy": "지역경제과",
     "administration": "행정지원과",
 }
+# This week's parking suggestions, in the words different residents use.
+PARKING = (
+    ("불법 주차 단속 강화", "{place} 골목 불법 주차 때문에 소방차 진입이 어렵습니다."),
+    ("골목 불법 주차 단속 요청", "{place} 골목에 밤마다 불법 주차 차량이 줄지어 있습니다."),
+    ("소방차 진입로 불법 주차 대책", "{place} 소방차 진입로가 불법 주차로 막혀 있어 불안합니다."),
+    ("어린이 통학로 불법 주차 단속", "{place} 통학로 불법 주차 때문에 아이들이 차도로 걷습니다."),
+)
 ANSWERS = {
     "adopted": "제안을 채택하여 다음 분기 사업에 반영하겠습니다. 소중한 의견 감사합니다.",
     "answered": "관련 부서에서 현장을 확인하였으며, 예산 여건을 고려해 단계적으로 검토하겠습니다.",
@@ -155,18 +166,24 @@ def seed_demo_opinion(
     staff = Viewer(user_id=None, username="official", role="official", city_id=city.id)
     counts = {"suggestions": 0, "votes": 0, "responses": 0, "posts": 0, "directives": 0}
     parking_district = districts[0]
+    parking_places = [p for p in places if p.district.id == parking_district.id]
+    # This week, one district's residents write about illegal parking: a share of this week's
+    # suggestions; the others are the city's usual mix.
+    this_week = range(SUGGESTIONS - THIS_WEEK, SUGGESTIONS)
+    parking = set(rng.sample(list(this_week), round(THIS_WEEK * PARKING_SHARE)))
 
-    for i in range(200):
+    for i in range(SUGGESTIONS):
         place = rng.choices(places, weights)[0]
         category = focus[place.district.id] if rng.random() < 0.35 else rng.choice(list(TOPICS))
-        if i >= 185:
-            # This week, one district's residents write about illegal parking.
-            place = rng.choice([p for p in places if p.district.id == parking_district.id])
+        if i in parking:
+            place = rng.choice(parking_places)
             category = "transport"
-            title, body = TOPICS["transport"][2]
-            age = dt.timedelta(hours=rng.uniform(2, 6 * 24))
+            title, body = rng.choice(PARKING)
         else:
             title, body = rng.choice(TOPICS[category])
+        if i in this_week:
+            age = dt.timedelta(hours=rng.uniform(0.5, 7 * 24 - 1))
+        else:
             age = dt.timedelta(hours=rng.uniform(7 * 24, WEEKS * 7 * 24))
         filed = now - age
         created = suggestions.submit(
@@ -281,7 +298,8 @@ def _seed_directives(
                 department=unit,
                 title=title,
                 instruction=instruction,
-                due_on=today + dt.timedelta(days=14),
+                # Replaced below by the due date of its history; the service wants a future one.
+                due_on=max(today, dt.date.today()) + dt.timedelta(days=14),
                 district_code=district.code if district is not None else None,
                 **subject,
             ),

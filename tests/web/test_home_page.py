@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import PUBLIC_VIEWER, SYSTEM_VIEWER
-from citymeter.dashboard.sample import seed_activity
+from citymeter.dashboard.sample import Activity, seed_activity
 from citymeter.demo import build
 from citymeter.overview import service as overview
 
@@ -19,14 +19,19 @@ END = dt.date(2026, 10, 1)
 
 
 @pytest.fixture
-def demo(db: Session) -> build.DemoBuild:
+def activity(db: Session) -> tuple[build.DemoBuild, Activity]:
     made = build.build_demo_city(
         db, SYSTEM_VIEWER, seed=3, end=END, months=13, districts=25, neighbourhoods=50
     )
     city = build.demo_city(db)
     assert city is not None
-    seed_activity(db, SYSTEM_VIEWER, city, complaints_count=40, incidents_count=6)
-    return made
+    # A small sample (the full demo build has far more): 40 complaints, 6 incidents.
+    return made, seed_activity(db, SYSTEM_VIEWER, city, complaints_count=40, incidents_count=6)
+
+
+@pytest.fixture
+def demo(activity: tuple[build.DemoBuild, Activity]) -> build.DemoBuild:
+    return activity[0]
 
 
 def test_an_empty_store_says_what_to_do(client: TestClient) -> None:
@@ -39,7 +44,9 @@ def test_an_empty_store_says_what_to_do(client: TestClient) -> None:
     assert "dashboard.js" not in english.text
 
 
-def test_the_dashboard_shows_the_three_areas(client: TestClient, demo: build.DemoBuild) -> None:
+def test_the_dashboard_shows_the_three_areas(
+    client: TestClient, activity: tuple[build.DemoBuild, Activity]
+) -> None:
     page = client.get("/").text
     assert '<html lang="ko">' in page
     assert "<h1>한빛특별시</h1>" in page
@@ -52,8 +59,12 @@ def test_the_dashboard_shows_the_three_areas(client: TestClient, demo: build.Dem
     # Headline indicator cards with their latest value, and the pledge board.
     assert 'id="card-employment_rate"' in page and "2026년 10월" in page
     assert page.count('class="status-') >= 4
-    # Incidents and complaints from the sample activity; the public sees no complaint text.
-    assert page.count('class="incident sev-') == 6
+    # Incidents and complaints from the sample activity: the live list holds the incidents of
+    # the last day still being worked on (the others are cleared); no complaint text for the
+    # public.
+    made = activity[1]
+    assert (made.complaints, made.incidents) == (40, 6) and made.open_incidents >= 1
+    assert page.count('class="incident sev-') == made.open_incidents
     assert "description" not in page and "개인정보 보호" in page
     assert "/static/vendor/echarts.min.js" in page and 'id="map"' in page
 
