@@ -420,3 +420,47 @@ def open311(
             console.print(line, highlight=False)
 
     _run()
+
+
+@app.command("pages")
+def pages(
+    requests: int = typer.Option(200, min=1, help="Timed requests of each page per viewer."),
+    warmup: int = typer.Option(20, min=0, help="Untimed rounds of every page first."),
+    browser_runs: int = typer.Option(
+        5, min=0, help="Dashboard loads in headless Chromium per viewer (0 skips the browser)."
+    ),
+    months: int | None = typer.Option(
+        None, min=13, help="Months of demo statistics to build (default: the demo's own)."
+    ),
+    small: bool = typer.Option(
+        False, help="Build only three demo accounts and no certification demo (a quick check)."
+    ),
+    database_url: str | None = typer.Option(
+        None,
+        help="An existing store with the demo city built (`citymeter demo --no-serve`); the "
+        "bench logs the demo mayor in there. Default: the full demo built into a temporary "
+        "SQLite file, removed afterwards.",
+    ),
+) -> None:
+    """Time the dashboard, a district page and an indicator page on the full demo city through
+    a real uvicorn server, for the public and the mayor (target p95 < 150 ms), against GET
+    /healthz on the same server; then load the dashboard in headless Chromium (complete in
+    < 2 s, under 2 MB transferred on first load)."""
+    from citymeter.cli.common import console, handle_errors
+    from citymeter.dashboard import bench as pages_bench
+
+    @handle_errors
+    def _run() -> None:
+        result = pages_bench.run(
+            requests=requests,
+            warmup=warmup,
+            browser_runs=browser_runs,
+            months=months,
+            small=small,
+            database_url=database_url,
+            say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+        for line in pages_bench.summary(result):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    _run()
