@@ -86,14 +86,19 @@ def _latest(session: Session, pledge: Pledge) -> tuple[float | None, dt.date | N
         return None, None
     code = pledge.indicator_codes[0]
     definition = load_pack(pledge.pack).indicator(code)
+    # The city's own area first, then its values by the value key (pack, code, area, grain,
+    # period): a join on the area's level lets SQLite scan every value of the city instead.
+    city_areas = list(
+        session.scalars(select(Area.id).where(Area.city_id == pledge.city_id, Area.level == "city"))
+    )
+    if not city_areas:
+        return None, None
     query = (
         select(IndicatorValue.value, IndicatorValue.period_start)
-        .join(Area, Area.id == IndicatorValue.area_id)
         .where(
             IndicatorValue.pack == pledge.pack,
             IndicatorValue.code == code,
-            IndicatorValue.city_id == pledge.city_id,
-            Area.level == "city",
+            IndicatorValue.area_id.in_(city_areas),
             IndicatorValue.sex == "total",
             IndicatorValue.age_band == "total",
         )
@@ -341,9 +346,15 @@ def view(session: Session, pledge: Pledge, today: dt.date | None = None) -> Pled
 
 
 def board(
-    session: Session, viewer: Viewer, city: str, today: dt.date | None = None
+    session: Session,
+    viewer: Viewer,
+    city: str,
+    today: dt.date | None = None,
+    *,
+    measured_by: str | None = None,
 ) -> list[PledgeView]:
-    """The mayor's pledge board: every pledge the viewer may see, with progress and status."""
+    """The mayor's pledge board: every pledge the viewer may see, with progress and status
+    (only those measured by the indicator `measured_by`, when given)."""
     the_city = _city(session, city)
     query = (
         select(Pledge)
@@ -354,6 +365,8 @@ def board(
     if not viewer.can(READ_INTERNAL):
         query = query.where(Pledge.visibility == "public")
     found = sorted(session.scalars(query), key=lambda p: _natural(p.number))
+    if measured_by is not None:
+        found = [p for p in found if p.indicator_codes[:1] == [measured_by]]
     return [view(session, p, today) for p in found]
 
 

@@ -211,7 +211,13 @@ def ranking(
                 f"Name the city (?city=CODE): {len(cities)} cities have district values of {code}."
             )
         city_id = cities[0]
-    base = base.where(IndicatorValue.city_id == city_id)
+    # By the districts' area ids, so that SQLite reads the value key rather than every value
+    # of the city (a filter on city_id alone makes it pick that index).
+    district_ids = select(Area.id).where(Area.city_id == city_id, Area.level == "district")
+    base = base.where(
+        IndicatorValue.city_id == city_id,
+        IndicatorValue.area_id.in_(list(session.scalars(district_ids))),
+    )
     if grain is None:
         grains = set(session.scalars(base.with_only_columns(IndicatorValue.grain).distinct()))
         if not grains:

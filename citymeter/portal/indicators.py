@@ -149,7 +149,7 @@ def targets_for(
     """Pledges (city-wide, so read at the city-wide level) whose measure is this indicator."""
     reader = access.reader_for(viewer, None)
     found = []
-    for p in pledges.board(session, reader, city.code):
+    for p in pledges.board(session, reader, city.code, measured_by=code):
         if p.indicator_codes[:1] == [code]:
             title = (p.title_ko if lang == "ko" else p.title_en) or p.title_en or p.title_ko or ""
             found.append(
