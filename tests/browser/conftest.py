@@ -88,7 +88,10 @@ def live_server(browser_store: tuple[str, DemoStore, Path]) -> Iterator[str]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and later tests that run their own loop (asyncio.run) or their own Playwright
+# (bench pages) must not find it there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
