@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import SYSTEM_VIEWER
@@ -37,7 +38,8 @@ from citymeter.complaints.models import ServiceRequest
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine, make_sessionmaker
 from citymeter.ngsi.bench import Rate, _free_port, _rate, _stop
-from citymeter.places.service import create_city
+from citymeter.places.models import City
+from citymeter.places.service import add_area, create_city, root_area_of
 
 LIST_TARGET_MS = 50.0
 POST_TARGET = 500.0
@@ -86,6 +88,46 @@ def _start_server(port: int, env: dict[str, str]) -> Any:
             time.sleep(0.2)
     _stop(process)
     raise RuntimeError("uvicorn did not start within 120 s")
+
+
+def _box(west: float, south: float, size: float) -> dict[str, Any]:
+    ring = [[west, south], [west + size, south], [west + size, south + size], [west, south + size]]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def add_grid_areas(session: Session, city: City) -> int:
+    """Four districts of four neighbourhoods each, tiling the square the bench files into
+    (lat 37.5-37.6, lon 127.0-127.1), so every POST is located as a real one would be."""
+    root = root_area_of(session, city)
+    added = 0
+    for row in range(2):
+        for col in range(2):
+            west, south = 127.0 + col * 0.05, 37.5 + row * 0.05
+            code = f"d{row}{col}"
+            district = add_area(
+                session,
+                None,
+                city=city,
+                code=code,
+                level="district",
+                name=f"District {code}",
+                parent=root,
+                boundary=_box(west, south, 0.05),
+            )
+            added += 1
+            for sub in range(4):
+                add_area(
+                    session,
+                    None,
+                    city=city,
+                    code=f"{code}n{sub}",
+                    level="neighbourhood",
+                    name=f"Neighbourhood {code}-{sub}",
+                    parent=district,
+                    boundary=_box(west + (sub % 2) * 0.025, south + (sub // 2) * 0.025, 0.025),
+                )
+                added += 1
+    return added
 
 
 def fill(engine: Engine, city_id: int, type_ids: dict[str, int], count: int, seed: int = 7) -> int:
@@ -231,6 +273,7 @@ def run(
         factory = make_sessionmaker(engine)
         with factory() as session:
             city = create_city(session, SYSTEM_VIEWER, code="bench-311", name="Bench City")
+            add_grid_areas(session, city)
             type_ids = {}
             for code in SERVICES:
                 kind = service.create_service_type(

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
@@ -114,10 +114,14 @@ def create_service_type(
     return service
 
 
+# Built once: every filed request looks its service up.
+_SERVICE_BY_CODE = select(ServiceType).where(
+    ServiceType.city_id == bindparam("city_id"), ServiceType.service_code == bindparam("code")
+)
+
+
 def find_service(session: Session, city: City, code: str) -> ServiceType | None:
-    return session.scalar(
-        select(ServiceType).where(ServiceType.city_id == city.id, ServiceType.service_code == code)
-    )
+    return session.scalar(_SERVICE_BY_CODE, {"city_id": city.id, "code": code})
 
 
 def get_service(session: Session, city: City, code: str) -> ServiceType:
@@ -186,20 +190,38 @@ def _check_values(service: ServiceType, given: dict[str, str | list[str]]) -> di
     return values
 
 
+@dataclass(frozen=True)
+class Placed:
+    """Where a point fell: its smallest area and district (None when the city has no
+    boundaries to check against), and whether it is inside the city at all."""
+
+    area_id: int | None
+    district_id: int | None
+    district_code: str | None
+    inside: bool
+
+
+def place(session: Session, city: City, lat: float, lon: float) -> Placed:
+    try:
+        locator = places_locator.cached_locator(session, city)
+    except InvalidInput:
+        return Placed(None, None, None, True)
+    where = locator.locate(lat, lon)
+    if where is None:
+        return Placed(None, None, None, False)
+    district = where.at_level(DISTRICT_LEVEL)
+    if district is None:
+        return Placed(where.area.id, None, None, True)
+    return Placed(where.area.id, district.id, district.code, True)
+
+
 def locate(
     session: Session, city: City, lat: float, lon: float
 ) -> tuple[int | None, int | None, bool]:
     """(area id, district id, inside?) of a point; a city without boundaries answers (None,
     None, True): nothing to check against."""
-    try:
-        locator = places_locator.cached_locator(session, city)
-    except InvalidInput:
-        return None, None, True
-    where = locator.locate(lat, lon)
-    if where is None:
-        return None, None, False
-    district = where.at_level(DISTRICT_LEVEL)
-    return where.area.id, district.id if district else None, True
+    placed = place(session, city, lat, lon)
+    return placed.area_id, placed.district_id, placed.inside
 
 
 def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest) -> ServiceRequest:
@@ -217,13 +239,13 @@ def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest)
     has_point = new.lat is not None and new.long is not None
     if not has_point and not (new.address or new.address_id):
         raise InvalidInput("Give a location: lat and long, or address_string, or address_id.")
-    area_id = district_id = None
+    placed = Placed(None, None, None, True)
     if has_point:
         assert new.lat is not None and new.long is not None
         if not (-90 <= new.lat <= 90 and -180 <= new.long <= 180):
             raise InvalidInput(f"({new.lat}, {new.long}) is not a latitude and longitude.")
-        area_id, district_id, inside = locate(session, city, new.lat, new.long)
-        if not inside:
+        placed = place(session, city, new.lat, new.long)
+        if not placed.inside:
             raise InvalidInput(
                 f"The location ({new.lat}, {new.long}) is outside {city.name}; this service "
                 "takes requests within the city."
@@ -247,8 +269,8 @@ def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest)
         address_id=new.address_id,
         lat=new.lat,
         long=new.long,
-        area_id=area_id,
-        district_id=district_id,
+        area_id=placed.area_id,
+        district_id=placed.district_id,
         department=service.department or None,
         first_name=new.first_name,
         last_name=new.last_name,
@@ -262,18 +284,23 @@ def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest)
     )
     session.add(request)
     session.flush()
+    # Flushed with the commit: nothing reads the first status before then.
     session.add(
         StatusChange(request_id=request.id, status="open", changed_at=now, actor=actor.label)
     )
-    session.flush()
-    announce(session, request, "complaint.created")
+    announce(session, request, "complaint.created", district_code=placed.district_code)
     return request
 
 
-def announce(session: Session, request: ServiceRequest, kind: str) -> None:
+def announce(
+    session: Session, request: ServiceRequest, kind: str, district_code: str | None = None
+) -> None:
     """Tell open dashboards, once the transaction commits, that a complaint arrived or moved:
-    its type, status and district only, never what it says or who filed it."""
-    district = session.get(Area, request.district_id) if request.district_id else None
+    its type, status and district only, never what it says or who filed it. `district_code`
+    saves looking the district up when the caller already knows it."""
+    if district_code is None and request.district_id:
+        district = session.get(Area, request.district_id)
+        district_code = district.code if district else None
     publish_after_commit(
         session,
         LiveEvent(
@@ -283,7 +310,7 @@ def announce(session: Session, request: ServiceRequest, kind: str) -> None:
                 "service_code": request.service_code,
                 "status": request.status,
                 "requested_at": request.requested_at.isoformat(),
-                "district": district.code if district else None,
+                "district": district_code,
             },
             city_id=request.city_id,
             district_id=request.district_id,

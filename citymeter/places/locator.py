@@ -16,7 +16,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.errors import InvalidInput
@@ -119,15 +119,24 @@ def build_locator(session: Session, city: City, at: dt.date | None = None) -> Ar
     refs = [AreaRef(a.id, a.code, a.level, a.name, a.parent_id) for a in areas]
     shapes = {a.id: shape(json.loads(a.boundary)) for a in areas if a.boundary}
     if not shapes:
-        raise InvalidInput(
-            f"{city.name} has no area boundaries valid on {at}; import them with "
-            "`citymeter areas import`."
-        )
+        raise _no_boundaries(city, at)
     return AreaLocator(refs, shapes)
 
 
-_CACHE: OrderedDict[tuple[object, ...], AreaLocator] = OrderedDict()
+def _no_boundaries(city: City, at: dt.date) -> InvalidInput:
+    return InvalidInput(
+        f"{city.name} has no area boundaries valid on {at}; import them with "
+        "`citymeter areas import`."
+    )
+
+
+# A city without boundaries is cached too (as None), so asking again costs one query, not a rebuild.
+_CACHE: OrderedDict[tuple[object, ...], AreaLocator | None] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+# Built once: this runs on every located write (a filed complaint, a pushed incident).
+_AREAS_STAMP = select(func.count(Area.id), func.max(Area.id), func.max(Area.updated_at)).where(
+    Area.city_id == bindparam("city_id"), valid_on(bindparam("at", type_=Area.valid_from.type))
+)
 _CACHE_SIZE = 8
 
 
@@ -135,19 +144,24 @@ def cached_locator(session: Session, city: City, at: dt.date | None = None) -> A
     """`build_locator`, reused while the city's valid areas are unchanged (one cheap query)."""
     at = at or dt.date.today()
     count, last_id, last_change = session.execute(
-        select(func.count(Area.id), func.max(Area.id), func.max(Area.updated_at)).where(
-            Area.city_id == city.id, valid_on(at)
-        )
+        _AREAS_STAMP, {"city_id": city.id, "at": at}
     ).one()
     bind = session.get_bind()
     key = (str(bind.engine.url), city.id, at, count, last_id, str(last_change))
     with _CACHE_LOCK:
-        if key in _CACHE:
+        known = key in _CACHE
+        if known:
             _CACHE.move_to_end(key)
-            return _CACHE[key]
-    locator = build_locator(session, city, at)
-    with _CACHE_LOCK:
-        _CACHE[key] = locator
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+            locator = _CACHE[key]
+    if not known:
+        try:
+            locator = build_locator(session, city, at)
+        except InvalidInput:
+            locator = None
+        with _CACHE_LOCK:
+            _CACHE[key] = locator
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    if locator is None:
+        raise _no_boundaries(city, at)
     return locator

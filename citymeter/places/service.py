@@ -77,6 +77,9 @@ def root_area_of(session: Session, city: City) -> Area | None:
     )
 
 
+_FIRST_TWO_CITIES = select(City).order_by(City.id).limit(2)  # built once: most API calls ask
+
+
 def get_city(session: Session, code: str | None = None) -> City:
     """The city with this code; without a code, the only city (an error if there are several)."""
     if code is not None:
@@ -84,7 +87,7 @@ def get_city(session: Session, code: str | None = None) -> City:
         if city is None:
             raise NotFound(f"No city has the code {code!r}; `citymeter cities list` shows them.")
         return city
-    cities = list(session.scalars(select(City).order_by(City.id).limit(2)))
+    cities = list(session.scalars(_FIRST_TWO_CITIES))
     if not cities:
         raise NotFound("There is no city yet; create one with `citymeter cities add`.")
     if len(cities) > 1:
@@ -161,8 +164,9 @@ def find_area(session: Session, city: City, code: str, at: dt.date | None = None
     return session.scalar(query.order_by(Area.valid_from.desc().nulls_last(), Area.id.desc()))
 
 
-def valid_on(at: dt.date) -> ColumnElement[bool]:
-    """SQL condition: the area's validity period covers the day `at`."""
+def valid_on(at: dt.date | ColumnElement[dt.date]) -> ColumnElement[bool]:
+    """SQL condition: the area's validity period covers the day `at` (a date or a bound
+    parameter, for statements built once)."""
     return and_(
         or_(Area.valid_from.is_(None), Area.valid_from <= at),
         or_(Area.valid_to.is_(None), Area.valid_to >= at),

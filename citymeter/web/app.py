@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from citymeter import __version__
 from citymeter.connectors.runner import embedded_runner
-from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.db.engine import WRITE_INTENT, make_engine, make_sessionmaker
 from citymeter.live.bus import bus_lifespan
 from citymeter.settings import Settings, get_settings
 from citymeter.web import api, pages, problems
@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Sessions of requests that write begin with SQLite's write lock taken (no-op elsewhere).
+    app.state.write_engine = engine.execution_options(**WRITE_INTENT)
     problems.install(app)
     for router in api.ROUTERS:
         app.include_router(router)

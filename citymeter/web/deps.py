@@ -8,16 +8,16 @@ CSRF token is refused with 403.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import service as accounts
 from citymeter.accounts.models import User
 from citymeter.accounts.permissions import PUBLIC_VIEWER, Viewer
-from citymeter.db.engine import WRITE_INTENT
 from citymeter.errors import NotAuthenticated, PermissionDenied
 from citymeter.settings import Settings
 from citymeter.web import csrf
@@ -26,20 +26,44 @@ SESSION_COOKIE = "citymeter_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        if request.method not in SAFE_METHODS:
-            # Requests that write take SQLite's write lock up front, so that concurrent writers
-            # wait for each other instead of failing (no effect on PostgreSQL).
-            session.connection(execution_options=WRITE_INTENT)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    The session is made on the event loop (that touches no database) and ended in one worker
+    thread call, or on the loop when the route already committed, so a request crosses to a
+    thread only where the database is used.
+    """
+    state = request.app.state
+    # Requests that write take SQLite's write lock up front, so that concurrent writers wait
+    # for each other instead of failing (no effect on PostgreSQL).
+    writes = request.method not in SAFE_METHODS
+    session: Session = state.sessionmaker(bind=state.write_engine if writes else state.engine)
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(_roll_back, session)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(_commit, session)
+    else:
+        session.close()  # the route committed its own work (or touched nothing): no I/O left
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _roll_back(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
@@ -61,12 +85,21 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-def get_viewer(request: Request, session: SessionDep) -> Viewer:
-    """The caller: from an API token, else a browser session cookie, else the public."""
+async def get_viewer(request: Request, session: SessionDep) -> Viewer:
+    """The caller: from an API token, else a browser session cookie, else the public. A call
+    with neither is answered on the event loop, without a database query."""
     token = _bearer(request)
-    if token is not None:
-        return accounts.viewer_for(accounts.user_for_token(session, token))
     cookie = request.cookies.get(SESSION_COOKIE)
+    if token is None and not cookie:
+        return PUBLIC_VIEWER
+    return await run_in_threadpool(_stored_viewer, request, session, token, cookie)
+
+
+def _stored_viewer(
+    request: Request, session: Session, token: str | None, cookie: str | None
+) -> Viewer:
+    if token is not None:
+        return accounts.viewer_for_token(session, token)
     if cookie:
         web_session = accounts.web_session_for(session, cookie)
         if web_session is not None:

@@ -23,7 +23,14 @@ from citymeter.web.api import (
     users,
 )
 
+# Routes are matched in this order, one by one, so the feeds other systems call many times a
+# second (complaint filing, pushed readings, NGSI-LD, the live stream) come first: matching
+# every route ahead of the Open311 POST cost ~0.3 ms a request. No two routers share a path.
 ROUTERS = [
+    open311.router,
+    ingest.router,
+    ngsi_ld.router,
+    live.router,
     system.router,
     auth.router,
     users.router,
@@ -36,10 +43,6 @@ ROUTERS = [
     indicators.router,
     sources.router,
     assessment.router,
-    ingest.router,
-    live.router,
-    ngsi_ld.router,
-    open311.router,
     incidents.router,
     suggestions.router,
     trends.router,

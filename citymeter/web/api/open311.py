@@ -258,6 +258,7 @@ def create_request(
         caller = _caller(session, viewer, dict(items).get("api_key"))
         city = places.get_city(session, jurisdiction_id or dict(items).get("jurisdiction_id"))
         created = service.submit_request(session, caller, city, _new_request(items))
+        session.commit()  # here, in the same worker thread call: 201 means stored
         return [open311.created_dict(created)]
 
     return _answer(fmt, "created", build, status=201)
@@ -265,7 +266,7 @@ def create_request(
 
 def _caller(session: SessionDep, viewer: Viewer, api_key: str | None) -> Viewer:
     if api_key:
-        viewer = accounts.viewer_for(accounts.user_for_token(session, api_key))
+        viewer = accounts.viewer_for_token(session, api_key)
     if viewer.user_id is None:
         raise NotAuthenticated("An api_key is required to file a request; ask the city for one.")
     if not viewer.can(COMPLAINTS_WRITE):
