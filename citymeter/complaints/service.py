@@ -11,9 +11,9 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from citymeter.accounts import audit
@@ -224,9 +224,9 @@ def locate(
     return placed.area_id, placed.district_id, placed.inside
 
 
-_REQUEST_TABLE = ServiceRequest.__table__
+_REQUEST_TABLE = cast(Table, ServiceRequest.__table__)
 _INSERT_REQUEST = insert(_REQUEST_TABLE).returning(_REQUEST_TABLE.c.id)
-_INSERT_STATUS = insert(StatusChange.__table__)
+_INSERT_STATUS = insert(cast(Table, StatusChange.__table__))
 # Columns a filed request leaves empty, named so that the stored object has no unloaded column.
 _UNSET_REQUEST_FIELDS: dict[str, Any] = dict.fromkeys(
     (
