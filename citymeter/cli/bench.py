@@ -395,6 +395,9 @@ def open311(
     requests: int = typer.Option(1_000_000, min=100, help="Service requests to store first."),
     reads: int = typer.Option(1000, min=10, help="GET requests.json calls to time."),
     posts: int = typer.Option(3000, min=10, help="POST requests.json calls to time."),
+    clients: int = typer.Option(
+        4, min=1, help="Connections filing at once in the second POST run (1 skips it)."
+    ),
     database_url: str | None = typer.Option(
         None,
         help="A NEW, EMPTY database the bench may fill and leave filled (default: a temporary "
@@ -415,6 +418,7 @@ def open311(
             posts=posts,
             database_url=database_url,
             say=lambda line: console.print(line, highlight=False),
+            clients=clients,
         )
         for line in complaints_bench.summary(result):
             console.print(line, highlight=False)
