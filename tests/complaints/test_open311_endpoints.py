@@ -202,3 +202,30 @@ def test_role_without_permission_and_unknown_ids(
     bad = client.get("/open311/v2/requests.json", params={"status": "pending"})
     assert bad.status_code == 400 and "open or closed" in bad.json()[0]["description"]
     assert _count(db) == 1
+
+
+def test_a_form_that_cannot_be_read_is_an_open311_error(
+    client: TestClient, db: Session, city_setup: dict[str, str]
+) -> None:
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    latin1 = client.post(
+        "/open311/v2/requests.json",
+        content=b"service_code=pothole&description=caf\xe9",
+        headers=urlencoded,
+    )
+    assert latin1.status_code == 400 and "UTF-8" in latin1.json()[0]["description"]
+    flood = "&".join(f"f{i}=x" for i in range(1001))
+    too_many = client.post("/open311/v2/requests.xml", content=flood, headers=urlencoded)
+    assert too_many.status_code == 400
+    assert "1000 fields" in (ET.fromstring(too_many.content).findtext("error/description") or "")
+    # Percent-escaped Korean and '+' for spaces decode as every form parser does.
+    korean = client.post(
+        "/open311/v2/requests.json",
+        content="api_key={}&service_code=pothole&lat=37.55&long=127.05&attribute%5Bsize%5D=s"
+        "&description=%EB%8F%84%EB%A1%9C+%ED%8C%8C%EC%86%90".format(city_setup["key"]),
+        headers=urlencoded,
+    )
+    assert korean.status_code == 201
+    stored = db.scalar(select(ServiceRequest.description))
+    assert stored == "도로 파손"
+    assert _count(db) == 1
