@@ -98,6 +98,12 @@ def test_district_pages_and_panels(client: TestClient, demo: build.DemoBuild) ->
     assert status.status_code == 200 and 'class="map-data"' in status.text
     assert "<html" not in status.text
     assert client.get("/dashboard/panels/nothing").status_code in (400, 422)
+    # The district table refreshes too (the wall screen runs for hours), one row per district.
+    table = client.get("/dashboard/panels/districts?lang=en")
+    assert table.status_code == 200 and "<html" not in table.text
+    assert table.text.count("<tr data-district=") == 25
+    own = client.get("/dashboard/panels/districts?district=9912000000&lang=en").text
+    assert own.count("<tr data-district=") == 1 and 'data-district="9912000000"' in own
     printable = client.get("/?print=1").text
     assert 'class="dashboard printing"' in printable
 

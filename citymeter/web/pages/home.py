@@ -27,7 +27,11 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 AREAS = {"status": "dashboard_status.html", "voice": "dashboard_voice.html",
-         "administration": "dashboard_admin.html"}  # fmt: skip
+         "administration": "dashboard_admin.html", "districts": "district_table.html"}  # fmt: skip
+# What each refreshable part of the page is computed from: the district table puts the status
+# and the voice areas side by side, so it is refreshed with them, from the same figures.
+AREA_INPUTS = {"status": ("status",), "voice": ("voice",), "administration": ("administration",),
+               "districts": ("status", "voice")}  # fmt: skip
 # The words the dashboard script needs (live state, the CCTV panel, the map legend).
 SCRIPT_WORDS = (
     "live_on", "live_off", "live_wait", "refresh_error", "cctv_near", "cctv_none", "cctv_loading",
@@ -118,7 +122,7 @@ def _context(
             "district_name": scope.district.label(language) if scope.district else None,
             "pm25_bands": PM25_BANDS,
             "map_json": json.dumps(map_data(board, view), ensure_ascii=False).replace("</", "<\\/"),
-            "district_rows": district_rows(board) if len(areas) == len(service.AREAS) else [],
+            "district_rows": (district_rows(board) if {"status", "voice"} <= set(areas) else []),
         }
     )
     return context
@@ -183,7 +187,7 @@ def panel(
     """One area of the dashboard as an HTML fragment (the live refresh swaps it in)."""
     if area not in AREAS:
         raise InvalidInput(f"The dashboard areas are {', '.join(AREAS)}, not {area!r}.")
-    context = _context(request, session, viewer, settings, lang, city, district, (area,))
+    context = _context(request, session, viewer, settings, lang, city, district, AREA_INPUTS[area])
     if context["scope"] is None:
         return HTMLResponse("", status_code=204)
     context["printing"] = False

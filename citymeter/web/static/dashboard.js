@@ -281,6 +281,8 @@
         const updated = $("#updated");
         if (updated && mapData.updated) updated.textContent = W.updated.replace("{time}", mapData.updated);
       }
+      // The district table sets the status and voice figures side by side: keep it in step.
+      if (area === "status" || area === "voice") schedule("districts", SENSOR_REFRESH_MS);
       document.body.dataset.refreshed = String(Date.now());
     } catch (err) {
       setLive("off", W.refresh_error);
