@@ -78,8 +78,13 @@ def test_a_district_head_sees_their_own_district_only(login_as: Any, demo_store:
     assert all(c["description"] is None for c in api["voice"]["complaints"]["newest"])
     mine = page.request.get(f"/api/v1/dashboard/voice?district={own}").json()
     assert mine["scope"]["internal"] is True
-    # The city as a whole is not theirs either.
+    # The city as a whole is not theirs either; its dashboard links them to their own district.
     assert page.request.get("/api/v1/dashboard/status").json()["scope"]["internal"] is False
+    page.goto("/")
+    _ready(page)
+    page.locator(f'#level-note a[href^="/districts/{own}"]').click()
+    page.wait_for_url(f"**/districts/{own}*")
+    assert "level-internal" in (page.locator("#level-note").get_attribute("class") or "")
 
 
 def test_a_new_incident_appears_on_the_open_dashboard_within_two_seconds(

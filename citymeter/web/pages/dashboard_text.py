@@ -128,6 +128,7 @@ TEXT: dict[str, dict[str, str]] = {
         "권한 있는 담당자에게만 보입니다.",
         "level_other_district": "다른 자치구는 공개 수준으로 표시합니다. 내부 자료는 해당 "
         "구청장과 시장만 볼 수 있습니다.",
+        "own_district": "내부 자료를 포함한 우리 구 현황:",
         "updated": "갱신 {time}",
         "live_on": "실시간 연결됨",
         "live_off": "실시간 연결 끊김 — 다시 연결하는 중",
@@ -285,6 +286,7 @@ TEXT: dict[str, dict[str, str]] = {
         "addresses are shown to authorised staff only.",
         "level_other_district": "Other districts are shown at public level; their internal data "
         "is for their district head and the mayor.",
+        "own_district": "Your district, with its internal data:",
         "updated": "Updated {time}",
         "live_on": "Live",
         "live_off": "Live connection lost — reconnecting",
