@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from citymeter.complaints.models import ServiceRequest, ServiceType
+
+if TYPE_CHECKING:
+    from citymeter.complaints.service import FiledRequest
 
 FORMATS = ("json", "xml")
 
@@ -103,7 +106,7 @@ def request_dict(request: ServiceRequest, service_name: str) -> dict[str, Any]:
     }
 
 
-def created_dict(request: ServiceRequest) -> dict[str, Any]:
+def created_dict(request: ServiceRequest | FiledRequest) -> dict[str, Any]:
     return {
         "service_request_id": request.service_request_id,
         "token": request.token,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
 from citymeter.accounts.permissions import Viewer
@@ -241,7 +241,25 @@ _UNSET_REQUEST_FIELDS: dict[str, Any] = dict.fromkeys(
 )
 
 
+@dataclass(frozen=True)
+class FiledRequest:
+    """What filing answers (Open311's POST response), without loading the stored request."""
+
+    id: int
+    service_request_id: str
+    token: str
+    service_notice: str | None = None
+
+
 def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest) -> ServiceRequest:
+    """`file_request`, returning the stored request itself."""
+    filed = file_request(session, actor, city, new)
+    request = session.get(ServiceRequest, filed.id)
+    assert request is not None  # inserted in this transaction
+    return request
+
+
+def file_request(session: Session, actor: Viewer, city: City, new: NewRequest) -> FiledRequest:
     """Check everything first, then store the request and its first status (all or nothing)."""
     service = find_service(session, city, new.service_code)
     if service is None:
@@ -300,45 +318,47 @@ def submit_request(session: Session, actor: Viewer, city: City, new: NewRequest)
         "media_url": new.media_url,
         "source_id": "open311",
     }
-    # Two plain INSERTs instead of the unit of work: filing is the complaint feed's hot path, and
-    # the flush bookkeeping cost more than the inserts. The object returned is attached to the
-    # session as stored, with every column known, so reading it needs no query.
-    connection = session.connection()  # Core statements: no ORM layer to go through
+    # Two plain INSERTs instead of the unit of work and no object built: filing is the complaint
+    # feed's hot path, and the ORM's bookkeeping cost more than the inserts themselves.
+    connection = session.connection()
     request_id = connection.execute(_INSERT_REQUEST, values).scalar_one()
     connection.execute(
         _INSERT_STATUS,
         {"request_id": request_id, "status": "open", "changed_at": now, "actor": actor.label},
     )
-    request = ServiceRequest(id=request_id, **values)
-    make_transient_to_detached(request)
-    session.add(request)
-    announce(session, request, "complaint.created", district_code=placed.district_code)
-    return request
-
-
-def announce(
-    session: Session, request: ServiceRequest, kind: str, district_code: str | None = None
-) -> None:
-    """Tell open dashboards, once the transaction commits, that a complaint arrived or moved:
-    its type, status and district only, never what it says or who filed it. `district_code`
-    saves looking the district up when the caller already knows it."""
-    if district_code is None and request.district_id:
-        district = session.get(Area, request.district_id)
-        district_code = district.code if district else None
     publish_after_commit(
-        session,
-        LiveEvent(
-            kind=kind,
-            data={
-                "service_request_id": request.service_request_id,
-                "service_code": request.service_code,
-                "status": request.status,
-                "requested_at": request.requested_at.isoformat(),
-                "district": district_code,
-            },
-            city_id=request.city_id,
-            district_id=request.district_id,
-        ),
+        session, _complaint_event("complaint.created", values, placed.district_code)
+    )
+    return FiledRequest(request_id, values["service_request_id"], values["token"])
+
+
+def _complaint_event(kind: str, request: dict[str, Any], district_code: str | None) -> LiveEvent:
+    """What open dashboards are told of a complaint: its type, status and district only, never
+    what it says or who filed it."""
+    return LiveEvent(
+        kind=kind,
+        data={
+            "service_request_id": request["service_request_id"],
+            "service_code": request["service_code"],
+            "status": request["status"],
+            "requested_at": request["requested_at"].isoformat(),
+            "district": district_code,
+        },
+        city_id=request["city_id"],
+        district_id=request["district_id"],
+    )
+
+
+_EVENT_FIELDS = ("service_request_id", "service_code", "status", "requested_at", "city_id",
+                 "district_id")  # fmt: skip
+
+
+def announce(session: Session, request: ServiceRequest, kind: str) -> None:
+    """Tell open dashboards, once the transaction commits, that a complaint moved."""
+    district = session.get(Area, request.district_id) if request.district_id else None
+    fields = {name: getattr(request, name) for name in _EVENT_FIELDS}
+    publish_after_commit(
+        session, _complaint_event(kind, fields, district.code if district else None)
     )
 
 

@@ -293,7 +293,7 @@ def create_request(
         given = dict(items)
         caller = _caller(session, viewer, given.get("api_key"))
         city = places.get_city(session, jurisdiction_id or given.get("jurisdiction_id"))
-        created = service.submit_request(session, caller, city, _new_request(items))
+        created = service.file_request(session, caller, city, _new_request(items))
         session.commit()  # here, in the same worker thread call: 201 means stored
         return [open311.created_dict(created)]
 
