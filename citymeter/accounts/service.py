@@ -331,7 +331,9 @@ _CALLER_BY_DIGEST = (
 def viewer_for_token(session: Session, secret: str) -> Viewer:
     """Who is calling with this API token: the same checks as `user_for_token`, without
     loading objects (the token's last use is still kept to the minute)."""
-    row = session.execute(_CALLER_BY_DIGEST, {"digest": _digest(secret)}).first()
+    session.flush()  # as the ORM would before a query: a change made in this session counts
+    connection = session.connection()  # plain rows: no ORM result machinery
+    row = connection.execute(_CALLER_BY_DIGEST, {"digest": _digest(secret)}).first()
     now = utcnow()
     if row is None or row[3] is not None:
         raise NotAuthenticated("The API token is not valid; ask an admin for a new one.")
@@ -341,7 +343,7 @@ def viewer_for_token(session: Session, secret: str) -> Viewer:
     if not row[9]:
         raise NotAuthenticated("The account behind this API token is disabled.")
     if last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION:
-        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return Viewer(user_id=row[4], username=row[5], role=row[6], district_id=row[7], city_id=row[8])
 
 

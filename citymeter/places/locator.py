@@ -143,9 +143,12 @@ _CACHE_SIZE = 8
 def cached_locator(session: Session, city: City, at: dt.date | None = None) -> AreaLocator:
     """`build_locator`, reused while the city's valid areas are unchanged (one cheap query)."""
     at = at or dt.date.today()
-    count, last_id, last_change = session.execute(
-        _AREAS_STAMP, {"city_id": city.id, "at": at}
-    ).one()
+    # On the connection, as a Core statement: no ORM result machinery for three numbers (flushed
+    # first, as the ORM would, so areas added in this session count).
+    session.flush()
+    count, last_id, last_change = (
+        session.connection().execute(_AREAS_STAMP, {"city_id": city.id, "at": at}).one()
+    )
     bind = session.get_bind()
     key = (str(bind.engine.url), city.id, at, count, last_id, str(last_change))
     with _CACHE_LOCK:
