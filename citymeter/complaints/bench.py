@@ -20,7 +20,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from citymeter.complaints import service
 from citymeter.complaints.models import ServiceRequest
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.loadclients import fan_out
 from citymeter.ngsi.bench import Rate, _free_port, _rate, _stop
 from citymeter.places.models import City
 from citymeter.places.service import add_area, create_city, root_area_of
@@ -203,15 +203,12 @@ def _get_many(port: int, count: int) -> Rate:
 def _post_many(port: int, key: str, count: int, seed: int, clients: int = 1) -> Rate:
     """`count` filings from `clients` threads, each on its own keep-alive connection (a city's
     complaint desk, app and call centre file at the same time)."""
-    latencies: list[float] = []
-    failures = [0]
-    guard = threading.Lock()
 
-    def client(index: int) -> None:
+    def client(index: int) -> tuple[list[float], int]:
         rng = random.Random(seed * 1000 + index)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        mine, failed = [], 0
+        latencies, failed = [], 0
         for step in range(index, count, clients):
             form = {
                 "api_key": key,
@@ -227,22 +224,15 @@ def _post_many(port: int, key: str, count: int, seed: int, clients: int = 1) -> 
             )
             response = connection.getresponse()
             response.read()
-            mine.append(time.perf_counter() - one)
+            latencies.append(time.perf_counter() - one)
             if response.status != 201:
                 failed += 1
         connection.close()
-        with guard:
-            latencies.extend(mine)
-            failures[0] += failed
+        return latencies, failed
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run = fan_out(clients, client)
     label = "POST requests.json" + (f" ×{clients}" if clients > 1 else "")
-    return _rate(label, latencies, time.perf_counter() - started, failures[0])
+    return _rate(label, run.latencies, run.elapsed, run.failures)
 
 
 _PAGE_SQL = (
