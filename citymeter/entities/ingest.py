@@ -237,30 +237,48 @@ def _resolve_city(ctx: _Context) -> City | None:
     return ctx.city
 
 
-def _locate(ctx: _Context, lat: float, lon: float) -> tuple[int, int | None] | str | None:
-    """(area id, district id) for a point, None when the city has no map, or a reason."""
+def _place_all(ctx: _Context, checked: list[_Valid | ItemError]) -> None:
+    """Resolve the area and district of every checked reading (checked[i] is reading i) with a
+    location, in place: one
+    vectorised lookup for all the batch's points not yet seen (a point-by-point STRtree query
+    costs ~20 µs of overhead each). A point outside the city turns its reading into an error."""
+    pending = [
+        (c, (c.lat, c.lon))
+        for c in checked
+        if isinstance(c, _Valid) and c.lat is not None and c.lon is not None
+    ]
+    if not pending:
+        return
     city = _resolve_city(ctx)
     if city is None:
-        return None
+        return
     if ctx.locator is None and ctx.locator_error is None:
         try:
             ctx.locator = cached_locator(ctx.session, city)
         except InvalidInput as exc:
             ctx.locator_error = exc.message
-    if ctx.locator is None:
-        return None
-    key = (lat, lon)
-    if key not in ctx.located:
-        location = ctx.locator.locate(lat, lon)
-        if location is None:
-            ctx.located[key] = None
+    locator = ctx.locator
+    if locator is None:
+        return  # the city has no map yet: keep the points, resolve nothing
+    unseen = list({point for _, point in pending if point not in ctx.located})
+    if unseen:
+        found = locator.locate_many([p[0] for p in unseen], [p[1] for p in unseen])
+        for point, location in zip(unseen, found, strict=True):
+            if location is None:
+                ctx.located[point] = None
+            else:
+                district = location.at_level("district")
+                ctx.located[point] = (location.area.id, district.id if district else None)
+    for valid, point in pending:
+        hit = ctx.located[point]
+        if hit is None:
+            checked[valid.index] = ItemError(
+                index=valid.index,
+                reason=f"location ({point[0]}, {point[1]}) is outside {city.name}",
+                entity_id=valid.entity_id,
+            )
         else:
-            district = location.at_level("district")
-            ctx.located[key] = (location.area.id, district.id if district else None)
-    hit = ctx.located[key]
-    if hit is None:
-        return f"location ({lat}, {lon}) is outside {city.name}"
-    return hit
+            valid.area_id, valid.district_id = hit
 
 
 _FIELDS = frozenset(Reading.model_fields)
@@ -417,12 +435,7 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
         name=reading.name,
     )
     if reading.location is not None:
-        valid.lat, valid.lon = reading.location
-        hit = _locate(ctx, valid.lat, valid.lon)
-        if isinstance(hit, str):
-            return ItemError(index=index, reason=hit, entity_id=entity_id)
-        if hit is not None:
-            valid.area_id, valid.district_id = hit
+        valid.lat, valid.lon = reading.location  # placed in areas for the whole batch at once
     return valid
 
 
@@ -473,6 +486,7 @@ def ingest_readings(
     ctx.existing = load_entities(session, candidate_ids)
     ctx.existing_types = {entity_id: e.type for entity_id, e in ctx.existing.items()}
     checked = [_check(ctx, index, item) for index, item in enumerate(readings)]
+    _place_all(ctx, checked)
     errors = [c for c in checked if isinstance(c, ItemError)]
     if errors:
         return _refuse(session, readings, errors, source=source, channel=channel)
