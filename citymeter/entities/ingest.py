@@ -38,7 +38,14 @@ from citymeter.accounts.permissions import Viewer
 from citymeter.db.base import utcnow
 from citymeter.entities.history import record_points
 from citymeter.entities.models import DeadLetter, Entity
-from citymeter.entities.types import AttributeSpec, EntityType, find_entity_type, known_type_names
+from citymeter.entities.types import (
+    COMMON_ATTRIBUTES,
+    AttributeSpec,
+    EntityType,
+    attribute_checks,
+    find_entity_type,
+    known_type_names,
+)
 from citymeter.errors import InvalidInput
 from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places.locator import AreaLocator, cached_locator
@@ -237,30 +244,48 @@ def _resolve_city(ctx: _Context) -> City | None:
     return ctx.city
 
 
-def _locate(ctx: _Context, lat: float, lon: float) -> tuple[int, int | None] | str | None:
-    """(area id, district id) for a point, None when the city has no map, or a reason."""
+def _place_all(ctx: _Context, checked: list[_Valid | ItemError]) -> None:
+    """Resolve the area and district of every checked reading (checked[i] is reading i) with a
+    location, in place: one
+    vectorised lookup for all the batch's points not yet seen (a point-by-point STRtree query
+    costs ~20 µs of overhead each). A point outside the city turns its reading into an error."""
+    pending = [
+        (c, (c.lat, c.lon))
+        for c in checked
+        if isinstance(c, _Valid) and c.lat is not None and c.lon is not None
+    ]
+    if not pending:
+        return
     city = _resolve_city(ctx)
     if city is None:
-        return None
+        return
     if ctx.locator is None and ctx.locator_error is None:
         try:
             ctx.locator = cached_locator(ctx.session, city)
         except InvalidInput as exc:
             ctx.locator_error = exc.message
-    if ctx.locator is None:
-        return None
-    key = (lat, lon)
-    if key not in ctx.located:
-        location = ctx.locator.locate(lat, lon)
-        if location is None:
-            ctx.located[key] = None
+    locator = ctx.locator
+    if locator is None:
+        return  # the city has no map yet: keep the points, resolve nothing
+    unseen = list({point for _, point in pending if point not in ctx.located})
+    if unseen:
+        found = locator.locate_many([p[0] for p in unseen], [p[1] for p in unseen])
+        for point, location in zip(unseen, found, strict=True):
+            if location is None:
+                ctx.located[point] = None
+            else:
+                district = location.at_level("district")
+                ctx.located[point] = (location.area.id, district.id if district else None)
+    for valid, point in pending:
+        hit = ctx.located[point]
+        if hit is None:
+            checked[valid.index] = ItemError(
+                index=valid.index,
+                reason=f"location ({point[0]}, {point[1]}) is outside {city.name}",
+                entity_id=valid.entity_id,
+            )
         else:
-            district = location.at_level("district")
-            ctx.located[key] = (location.area.id, district.id if district else None)
-    hit = ctx.located[key]
-    if hit is None:
-        return f"location ({lat}, {lon}) is outside {city.name}"
-    return hit
+            valid.area_id, valid.district_id = hit
 
 
 _FIELDS = frozenset(Reading.model_fields)
@@ -390,16 +415,17 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
         return ItemError(
             index=index, reason="the reading carries no attribute", entity_id=entity_id
         )
+    checks = attribute_checks(entity_type)
     for name, value in reading.attrs.items():
-        spec = entity_type.attribute(name)
-        if spec is None:
+        check = checks.get(name)
+        if check is None:
             allowed = ", ".join(entity_type.attributes)
             return ItemError(
                 index=index,
                 reason=f"unknown attribute {name!r} for {entity_type.name}; allowed: {allowed}",
                 entity_id=entity_id,
             )
-        if value is not None and (reason := spec.check(name, value)):
+        if value is not None and (reason := check(value)):
             return ItemError(index=index, reason=reason, entity_id=entity_id)
     existing_type = ctx.existing_types.get(entity_id)
     if existing_type is not None and existing_type != entity_type.name:
@@ -417,12 +443,7 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
         name=reading.name,
     )
     if reading.location is not None:
-        valid.lat, valid.lon = reading.location
-        hit = _locate(ctx, valid.lat, valid.lon)
-        if isinstance(hit, str):
-            return ItemError(index=index, reason=hit, entity_id=entity_id)
-        if hit is not None:
-            valid.area_id, valid.district_id = hit
+        valid.lat, valid.lon = reading.location  # placed in areas for the whole batch at once
     return valid
 
 
@@ -473,6 +494,7 @@ def ingest_readings(
     ctx.existing = load_entities(session, candidate_ids)
     ctx.existing_types = {entity_id: e.type for entity_id, e in ctx.existing.items()}
     checked = [_check(ctx, index, item) for index, item in enumerate(readings)]
+    _place_all(ctx, checked)
     errors = [c for c in checked if isinstance(c, ItemError)]
     if errors:
         return _refuse(session, readings, errors, source=source, channel=channel)
@@ -554,6 +576,7 @@ def _store(
     for order, item in enumerate(sorted(valid, key=lambda v: v.at)):
         by_entity.setdefault(item.entity_id, []).append((order, item))
     accepted = duplicates = 0
+    shapes: dict[str, dict[str, _Form]] = {}
     claimed: set[tuple[int, str, dt.datetime]] = set()
     changes: list[tuple[int, LiveEvent]] = []
     for entity_id, items in by_entity.items():
@@ -568,20 +591,28 @@ def _store(
         changed: dict[str, Any] = {}
         for order, item in items:
             is_new = False
+            forms = _forms(shapes, item.entity_type)
+            iso = iso_utc(item.at)
             values: dict[str, Any] = item.attrs
             if item.name is not None:
                 values = {**values, "name": item.name}
             for name, value in values.items():
-                spec = item.entity_type.attribute(name)
-                assert spec is not None  # checked
-                number = spec.kind == "number"
+                number, relationship, unit = forms[name]
                 if number:
                     key = (pk, name, item.at)
                     if key in new_points and key not in claimed:
                         claimed.add(key)
                         is_new = True
+                # attribute_value(), spelt out: this runs for every value of the batch.
+                stored: dict[str, Any]
+                if relationship:
+                    stored = {"type": "Relationship", "object": value, "observedAt": iso}
+                elif unit is not None:
+                    stored = {"type": "Property", "value": value, "unitCode": unit}
+                    stored["observedAt"] = iso
+                else:
+                    stored = {"type": "Property", "value": value, "observedAt": iso}
                 current = state.get(name)
-                stored = attribute_value(spec, value, item.at)
                 if current == stored:
                     continue
                 if not number:
@@ -626,6 +657,23 @@ def _store(
     events = [event for _order, event in sorted(changes, key=lambda pair: pair[0])]
     touched = sorted(by_entity)
     return IngestResult(accepted=accepted, duplicates=duplicates, entity_ids=touched), events
+
+
+# How an attribute's value is stored: (a number?, a relationship?, its unit code).
+_Form = tuple[bool, bool, str | None]
+
+
+def _forms(shapes: dict[str, dict[str, _Form]], entity_type: EntityType) -> dict[str, _Form]:
+    """The _Form of each attribute of `entity_type`, worked out once per batch into `shapes`."""
+    forms = shapes.get(entity_type.name)
+    if forms is None:
+        forms = shapes[entity_type.name] = {}
+        for name in [*entity_type.attributes, *COMMON_ATTRIBUTES]:
+            spec = entity_type.attribute(name)
+            assert spec is not None
+            relationship = spec.kind == "relationship"
+            forms[name] = (spec.kind == "number", relationship, spec.unit_code)
+    return forms
 
 
 def entity_event(entity: Entity, attrs: dict[str, Any], kind: str = "entity.updated") -> LiveEvent:

@@ -7,6 +7,7 @@ relationship), a unit and an allowed range. Anything else is refused at ingest.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -108,6 +109,48 @@ class EntityType(BaseModel):
 
 
 _TEXT = AttributeSpec(kind="text")
+
+# Why a value is not acceptable for one attribute, or None.
+AttributeCheck = Callable[[Any], str | None]
+_CHECKS: dict[int, tuple[EntityType, dict[str, AttributeCheck]]] = {}
+
+
+def attribute_checks(entity_type: EntityType) -> dict[str, AttributeCheck]:
+    """A check per attribute an entity of this type may carry (the common ones included), for
+    checking values in bulk: the usual value (a finite number in range, a free text) passes in a
+    couple of type tests, and anything else gets `AttributeSpec.check` and its message."""
+    hit = _CHECKS.get(id(entity_type))
+    if hit is not None and hit[0] is entity_type:
+        return hit[1]
+    specs = [*entity_type.attributes.items(), *((n, _TEXT) for n in COMMON_ATTRIBUTES)]
+    checks = {name: _compiled(name, spec) for name, spec in specs}
+    _CHECKS[id(entity_type)] = (entity_type, checks)
+    return checks
+
+
+def _compiled(name: str, spec: AttributeSpec) -> AttributeCheck:
+    def slow(value: Any) -> str | None:
+        return spec.check(name, value)
+
+    if spec.kind == "number":
+        low = -math.inf if spec.min is None else spec.min
+        high = math.inf if spec.max is None else spec.max
+
+        def number(value: Any) -> str | None:
+            kind = type(value)  # exactly int or float: a bool is refused by the slow path
+            # NaN fails the range test; an infinity the second one.
+            if (kind is float or kind is int) and low <= value <= high and abs(value) < math.inf:
+                return None
+            return slow(value)
+
+        return number
+    if spec.kind == "text" and spec.values is None:
+
+        def text(value: Any) -> str | None:
+            return None if type(value) is str else slow(value)
+
+        return text
+    return slow
 
 
 def _describe(value: Any) -> str:

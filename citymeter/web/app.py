@@ -14,6 +14,7 @@ from citymeter import __version__
 from citymeter.connectors.runner import embedded_runner
 from citymeter.db.engine import WRITE_INTENT, make_engine, make_sessionmaker
 from citymeter.live.bus import bus_lifespan
+from citymeter.runtime import tune_garbage_collector
 from citymeter.settings import Settings, get_settings
 from citymeter.web import api, pages, problems
 from citymeter.web.api import search as search_api
@@ -34,6 +35,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start and stop what runs beside the requests: the live event bus, the connector runner."""
+    tune_garbage_collector()
     async with bus_lifespan(app.state.settings):
         with embedded_runner(app.state.settings, app.state.engine) as runner:
             app.state.runner = runner

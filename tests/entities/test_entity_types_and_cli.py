@@ -13,8 +13,10 @@ from citymeter.cli.main import app
 from citymeter.db.engine import make_engine
 from citymeter.entities.ingest import ingest_readings
 from citymeter.entities.types import (
+    AttributeSpec,
     EntityType,
     all_entity_types,
+    attribute_checks,
     get_entity_type,
     load_entity_type,
     type_files,
@@ -143,3 +145,48 @@ def test_entities_show_and_history(database_url: str, monkeypatch: pytest.Monkey
         assert "1 entities" in listed.output
     finally:
         get_settings.cache_clear()
+
+
+CHECKED_VALUES = [
+    0,
+    1,
+    -1,
+    10**30,
+    2.5,
+    -0.0,
+    1e308,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    True,
+    False,
+    None,
+    "12",
+    "",
+    "open",
+    "urn:ngsi-ld:Thing:1",
+    [1],
+    {"value": 1},
+]
+
+
+@pytest.mark.parametrize("entity_type", all_entity_types(), ids=lambda t: t.name)
+def test_compiled_checks_agree_with_the_spec(entity_type: EntityType) -> None:
+    checks = attribute_checks(entity_type)
+    assert set(checks) == {*entity_type.attributes, "name", "description"}
+    for name, check in checks.items():
+        spec = entity_type.attribute(name)
+        assert spec is not None
+        for value in CHECKED_VALUES:
+            assert check(value) == spec.check(name, value), (name, value)
+
+
+def test_compiled_number_check_keeps_the_range_and_its_messages() -> None:
+    spec = AttributeSpec(kind="number", min=0, max=100)
+    entity_type = EntityType(
+        name="Gauge", version=1, source="a test of the compiled checks", attributes={"level": spec}
+    )
+    check = attribute_checks(entity_type)["level"]
+    for value in (-0.5, 0, 0.0, 50, 100, 100.01, 1000, float("nan"), float("inf"), True, "5"):
+        assert check(value) == spec.check("level", value), value
+    assert check(100.01) == "attribute 'level' = 100.01 is above its allowed maximum 100"

@@ -279,6 +279,7 @@ def append_attributes(
     attrs = attributes_from_fragment(require_object(body, "The body"), ctx, label=entity_id)
     mode = "noOverwrite" if "noOverwrite" in chosen else "append"
     result = service.write_attributes(session, viewer, entity_id, attrs, mode=mode)
+    session.commit()  # here, in the route's worker thread call, not in one more after it
     return _update_response(request, result, ctx)
 
 
@@ -290,6 +291,7 @@ def update_attributes(
     ctx = _context(request, kind, body)
     attrs = attributes_from_fragment(require_object(body, "The body"), ctx, label=entity_id)
     result = service.write_attributes(session, viewer, entity_id, attrs, mode="update")
+    session.commit()  # here, in the route's worker thread call, not in one more after it
     return _update_response(request, result, ctx)
 
 
