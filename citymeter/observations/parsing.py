@@ -32,6 +32,10 @@ def number_parser(spec: NumberSpec) -> Callable[[Any], float | None]:
         else None
     )
 
+    # A grouped number fails float() first; raising and catching that costs more than the
+    # parse. Checking for the separator first is only safe where float() never accepts it.
+    grouped_first = grouped is not None and thousands not in "._"
+
     def parse(cell: Any) -> float | None:
         if cell is None:
             return MISSING
@@ -39,6 +43,9 @@ def number_parser(spec: NumberSpec) -> Callable[[Any], float | None]:
             value = float(cell)
             return MISSING if math.isnan(value) else value
         text = cell if isinstance(cell, str) else str(cell)
+        if grouped_first and thousands in text and grouped(text):  # type: ignore[misc]
+            cleaned = text.replace(thousands, "")
+            return float(cleaned if decimal == "." else cleaned.replace(decimal, "."))
         try:
             # Fast path: a plain number like most cells of a long file.
             value = float(text)
