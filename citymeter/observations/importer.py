@@ -252,6 +252,11 @@ def _plan_column(
     )
 
 
+# Per value column: index, column, period number or None, period column (-1: none), period
+# numbers by period text for the column's grain, series number or None.
+_Plan = tuple[int, _Column, int | None, int, dict[Any, int], int | None]
+
+
 class _Run:
     """The state of one import while its rows stream through."""
 
@@ -296,7 +301,6 @@ class _Run:
         unknown_fails = mapping.area.unknown == "fail"
         invalid_fails = mapping.numbers.invalid == "fail"
         plan = self._plan()
-        periods: dict[tuple[Any, str], int] = {}
         series_of: dict[tuple[Any, ...], int] = {}
         progress, every = self.progress, 5000
         row_number = before_first = self.table.first_row_number - 1
@@ -309,7 +313,8 @@ class _Run:
             if not any(raw) and all(c is None or c == "" for c in raw):
                 self.skipped["blank row"] += 1
                 continue
-            cell = raw[area_column] if area_column < len(raw) else None
+            width = len(raw)
+            cell = raw[area_column] if area_column < width else None
             area_id = areas.get(cell) if type(cell) is str else None
             if area_id is None:
                 area_id = self._match_area(cell, row_number, raw, unknown_fails)
@@ -319,9 +324,9 @@ class _Run:
                     areas[cell] = area_id
             mark = len(chunk)
             try:
-                for index, col, period_no, series_no in plan:
+                for index, col, period_no, period_column, periods, series_no in plan:
                     try:
-                        value = parse_number(raw[index] if index < len(raw) else None)
+                        value = parse_number(raw[index] if index < width else None)
                     except CellError as exc:
                         raise CellError(f"column {col.header!r}: {exc}") from None
                     if value is None:
@@ -331,12 +336,11 @@ class _Run:
                             names.append(str(cell).strip())
                         continue
                     if period_no is None:
-                        assert col.period_column is not None
-                        text = raw[col.period_column]
-                        period_no = periods.get((text, col.grain))
+                        text = raw[period_column]
+                        period_no = periods.get(text)
                         if period_no is None:
                             period_no = keys.period(parse_period(text, col.grain))
-                            periods[(text, col.grain)] = period_no
+                            periods[text] = period_no
                     if series_no is None:
                         sex = col.sex if isinstance(col.sex, str) else raw[col.sex]
                         age = col.age_band if isinstance(col.age_band, str) else raw[col.age_band]
@@ -369,16 +373,19 @@ class _Run:
         if progress is not None:
             progress(self.table.position(), self.table.estimated_rows)
 
-    def _plan(self) -> list[tuple[int, _Column, int | None, int | None]]:
+    def _plan(self) -> list[_Plan]:
         """Per value column: its index, and its period and series numbers when the mapping or
-        the header fixes them (None: read from the row)."""
-        plan: list[tuple[int, _Column, int | None, int | None]] = []
+        the header fixes them (None: read from the row, period text looked up per grain)."""
+        plan: list[_Plan] = []
+        periods_of_grain: dict[str, dict[Any, int]] = {}
         for col in self.columns:
             period_no = None if col.period is None else self.keys.period(col.period)
+            period_column = -1 if col.period_column is None else col.period_column
             series_no = None
             if isinstance(col.sex, str) and isinstance(col.age_band, str):
                 series_no = self._series(col, col.sex, col.age_band)
-            plan.append((col.index, col, period_no, series_no))
+            periods = periods_of_grain.setdefault(col.grain, {})
+            plan.append((col.index, col, period_no, period_column, periods, series_no))
         return plan
 
     def _series(self, col: _Column, sex: str, age_band: str) -> int:
