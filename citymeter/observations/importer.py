@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from citymeter.accounts import audit
 from citymeter.accounts.permissions import Viewer
 from citymeter.errors import InvalidInput, NotFound
-from citymeter.observations import bulk, service
+from citymeter.observations import bulk, parallel, service
 from citymeter.observations.bulk import CompactRow, ObservationKeys, Series
 from citymeter.observations.mapping import PERIOD_CAPTURES, Mapping, ValueSpec
 from citymeter.observations.models import LoadBatch, RejectedRecord
@@ -252,6 +252,18 @@ def _plan_column(
     )
 
 
+@dataclass
+class _Outcome:
+    """What reading a file found besides its rows; a reader in a child process sends it back."""
+
+    counts: tuple[int, int, int, int]  # rows read, rows stored, observations, missing values
+    rejected: list[_Issue]
+    fatal: list[_Issue]
+    skipped: Counter[str]
+    unmatched: dict[str, None]
+    missing: dict[str, list[str]]
+
+
 # Per value column: index, column, period number or None, period column (-1: none), period
 # numbers by period text for the column's grain, series number or None.
 _Plan = tuple[int, _Column, int | None, int, dict[Any, int], int | None]
@@ -278,7 +290,7 @@ class _Run:
         self.columns = columns
         self.matcher = matcher
         self.report = report
-        self.city = city
+        self.city_name = city.name  # a plain str: the reader may run in a forked child
         self.source_id = source_id
         self.progress = progress
         self.keys = ObservationKeys()
@@ -373,6 +385,20 @@ class _Run:
         if progress is not None:
             progress(self.table.position(), self.table.estimated_rows)
 
+    def outcome(self) -> _Outcome:
+        report = self.report
+        counts = (report.rows_read, report.rows_stored, report.observations, report.missing_values)
+        issues = (self.rejected, self.fatal, self.skipped)
+        return _Outcome(counts, *issues, self.unmatched, self.missing)
+
+    def adopt(self, outcome: _Outcome) -> None:
+        report = self.report
+        (report.rows_read, report.rows_stored, report.observations, report.missing_values) = (
+            outcome.counts
+        )
+        self.rejected, self.fatal, self.skipped = outcome.rejected, outcome.fatal, outcome.skipped
+        self.unmatched, self.missing = outcome.unmatched, outcome.missing
+
     def _plan(self) -> list[_Plan]:
         """Per value column: its index, and its period and series numbers when the mapping or
         the header fixes them (None: read from the row, period text looked up per grain)."""
@@ -407,18 +433,21 @@ class _Run:
         shown = str(cell).strip() if key is None else key
         self.unmatched[shown] = None
         detail = (
-            f"{shown!r} names two or more areas of {self.city.name}"
+            f"{shown!r} names two or more areas of {self.city_name}"
             if key is not None and key in area_of
-            else f"{shown!r} is not an area of {self.city.name}"
+            else f"{shown!r} is not an area of {self.city_name}"
             if key is not None
             else f"{shown!r} does not match the area pattern"
         )
         if mapping.area.unknown == "skip":
-            self.skipped[f"area not in {self.city.name}"] += 1
+            self.skipped[f"area not in {self.city_name}"] += 1
             return None
         issue = _Issue(row_number, UNKNOWN_AREA, detail, raw)
         (self.fatal if unknown_fails else self.rejected).append(issue)
         return None
+
+    def check_columns(self) -> None:
+        self._area_column()
 
     def _area_column(self) -> int:
         wanted = normalise_header(self.mapping.area.column)
@@ -499,7 +528,11 @@ def import_file(
             created_by_id=actor.user_id,
         )
         run = _Run(session, table, mapping, columns, matcher, report, city, source_id, progress)
-        report.written = bulk.write_observations(session, batch, run.keys, run.chunks())
+        # The reader numbers rows as it goes: the area column is checked here, before any fork.
+        run.check_columns()
+        estimate = table.estimated_rows * len(columns)
+        chunks = parallel.chunks(run) if parallel.worth_it(estimate) else run.chunks()
+        report.written = bulk.write_observations(session, batch, run.keys, chunks)
         if run.fatal:
             raise _fail_message(run, city, label)
         report.unchanged = report.observations - report.written

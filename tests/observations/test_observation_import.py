@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,7 +12,7 @@ from sqlalchemy.orm import Session
 from citymeter.accounts.models import AuditEntry
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.errors import Conflict, InvalidInput
-from citymeter.observations import batches, importer, service
+from citymeter.observations import batches, importer, parallel, service
 from citymeter.observations.mapping import parse_mapping
 from citymeter.observations.models import Observation
 from citymeter.places.models import City
@@ -41,6 +44,24 @@ ROWS = [
 
 def mapping(unknown: str = "fail", invalid: str = "fail") -> object:
     return parse_mapping(WIDE.replace("UNKNOWN", unknown).replace("INVALID", invalid))
+
+
+@pytest.fixture(autouse=True, params=["in-process", "forked-reader"])
+def forks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every test runs with the file read in this process, and read by a forked child process
+    (whatever its size); the list collects the pid of each child."""
+    forked = request.param == "forked-reader"
+    monkeypatch.setattr(parallel, "worth_it", lambda _estimate: forked)
+    pids: list[int] = []
+    real = parallel.start_reader
+
+    def spy(*args: Any) -> Any:
+        started = real(*args)
+        pids.append(started[1].pid or 0)
+        return started
+
+    monkeypatch.setattr(parallel, "start_reader", spy)
+    return pids
 
 
 @pytest.fixture
@@ -81,6 +102,16 @@ def test_a_wide_file_is_unpivoted_and_every_row_is_accounted_for(db: Session, ci
     assert stored[("1111000000", "male", "total")] == 30
     assert stored[("1111051000", "female", "100+")] == 5
     assert stored[("1111052000", "male", "0")] == 15
+
+
+def test_a_large_file_is_read_by_a_second_process(
+    db: Session, city: City, forks: list[int], request: pytest.FixtureRequest
+) -> None:
+    report = run(db, city, ROWS)
+    forked = "forked-reader" in request.node.callspec.id
+    assert len(forks) == (1 if forked else 0)
+    assert forks == [] or forks[0] != os.getpid()
+    assert report.written == 18 and values(db)[("1111052000", "male", "0")] == 15
 
 
 def test_reimporting_the_same_file_stores_nothing_new(db: Session, city: City) -> None:
