@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,7 +300,7 @@ class _Run:
         self.unmatched: dict[str, None] = {}
         self.missing: dict[str, list[str]] = {}
 
-    def chunks(self) -> Iterator[list[CompactRow]]:
+    def chunks(self) -> Generator[list[CompactRow], None, None]:
         """The observations of the file, a chunk at a time, as numbers (see `bulk`).
 
         After the first fatal issue nothing more is yielded, but the file is read to the end so
@@ -532,7 +532,10 @@ def import_file(
         run.check_columns()
         estimate = table.estimated_rows * len(columns)
         chunks = parallel.chunks(run) if parallel.worth_it(estimate) else run.chunks()
-        report.written = bulk.write_observations(session, batch, run.keys, chunks)
+        try:
+            report.written = bulk.write_observations(session, batch, run.keys, chunks)
+        finally:
+            chunks.close()  # a forked reader stops now, not when the traceback is freed
         if run.fatal:
             raise _fail_message(run, city, label)
         report.unchanged = report.observations - report.written

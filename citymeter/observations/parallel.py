@@ -13,7 +13,7 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
@@ -32,7 +32,7 @@ class ChunkSource(Protocol):
     keys: ObservationKeys
     progress: Progress | None
 
-    def chunks(self) -> Iterator[list[CompactRow]]: ...
+    def chunks(self) -> Generator[list[CompactRow], None, None]: ...
 
     def outcome(self) -> Any:
         """What reading found besides the rows (counts, rejects, skips), picklable."""
@@ -96,7 +96,7 @@ def start_reader(run: ChunkSource) -> tuple[Connection, BaseProcess]:
     return receiver, reader
 
 
-def chunks(run: ChunkSource) -> Iterator[list[CompactRow]]:
+def chunks(run: ChunkSource) -> Generator[list[CompactRow], None, None]:
     """`run.chunks()`, read by a forked child; the keys are numbered here as the child numbers
     them."""
     receiver, reader = start_reader(run)

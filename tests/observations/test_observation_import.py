@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -112,6 +113,22 @@ def test_a_large_file_is_read_by_a_second_process(
     assert len(forks) == (1 if forked else 0)
     assert forks == [] or forks[0] != os.getpid()
     assert report.written == 18 and values(db)[("1111052000", "male", "0")] == 15
+
+
+def test_an_unexpected_error_while_reading_fails_the_batch(
+    db: Session, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_parser(_spec: object) -> Callable[[object], float]:
+        def parse(_cell: object) -> float:
+            raise RuntimeError("the number parser is broken")
+
+        return parse
+
+    monkeypatch.setattr(importer, "number_parser", broken_parser)
+    before = store_counts(db)
+    with pytest.raises(RuntimeError, match="number parser is broken"):
+        run(db, city, ROWS)
+    assert store_counts(db) == before
 
 
 def test_reimporting_the_same_file_stores_nothing_new(db: Session, city: City) -> None:
