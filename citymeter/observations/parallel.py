@@ -49,10 +49,17 @@ def worth_it(estimated_observations: int) -> bool:
     """
     return (
         estimated_observations >= MIN_OBSERVATIONS
-        and (os.cpu_count() or 1) > 1
+        and _cores() > 1
         and "fork" in multiprocessing.get_all_start_methods()
         and threading.active_count() == 1
     )
+
+
+def _cores() -> int:
+    """Cores this process may run on (a container or taskset may allow fewer than the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _read(run: ChunkSource, sender: Connection) -> None:

@@ -131,6 +131,17 @@ def test_an_unexpected_error_while_reading_fails_the_batch(
     assert store_counts(db) == before
 
 
+def test_a_key_repeated_within_a_file_keeps_its_last_value(db: Session, city: City) -> None:
+    again = ROWS[2].replace(",10,5,5,", ",11,5,5,")
+    report = run(db, city, [ROWS[1], ROWS[2], again])
+    # The repeat rewrites only the one value that differs from the first occurrence.
+    assert (report.observations, report.written, report.unchanged) == (18, 13, 5)
+    assert values(db)[("1111051000", "male", "total")] == 11
+    assert store_counts(db)[0] == 12
+    assert report.batch_id is not None
+    assert batches.undo_batch(db, SYSTEM_VIEWER, report.batch_id)["removed"] == 12
+
+
 def test_reimporting_the_same_file_stores_nothing_new(db: Session, city: City) -> None:
     first = run(db, city, ROWS)
     again = run(db, city, ROWS)
