@@ -447,6 +447,7 @@ class _Run:
         return None
 
     def check_columns(self) -> None:
+        """Raise InvalidInput when the file lacks the area column (chunks() needs it)."""
         self._area_column()
 
     def _area_column(self) -> int:
@@ -528,7 +529,7 @@ def import_file(
             created_by_id=actor.user_id,
         )
         run = _Run(session, table, mapping, columns, matcher, report, city, source_id, progress)
-        # The reader numbers rows as it goes: the area column is checked here, before any fork.
+        # A file without the area column fails here, in this process, before a reader is forked.
         run.check_columns()
         estimate = table.estimated_rows * len(columns)
         chunks = parallel.chunks(run) if parallel.worth_it(estimate) else run.chunks()
