@@ -79,12 +79,20 @@ def _read(run: ChunkSource, sender: Connection) -> None:
             sender.send(("chunk", (new_periods, new_series, chunk, latest[:1])))
         sender.send(("done", (run.outcome(), latest[:1])))
     except BaseException as exc:  # everything goes back to the parent, which raises it
-        try:
-            sender.send(("error", exc))
-        except Exception:
-            sender.send(("error", RuntimeError(f"reading the file failed: {exc!r}")))
+        _send_error(sender, exc)
     finally:
         sender.close()
+
+
+def _send_error(sender: Connection, exc: BaseException) -> None:
+    # An exception that does not pickle goes back as its repr. When the parent has stopped
+    # listening (it failed first and closed the pipe) there is nobody to tell: exit quietly.
+    for error in (exc, RuntimeError(f"reading the file failed: {exc!r}")):
+        try:
+            sender.send(("error", error))
+        except Exception:
+            continue
+        return
 
 
 def start_reader(run: ChunkSource) -> tuple[Connection, BaseProcess]:
@@ -113,6 +121,7 @@ def chunks(run: ChunkSource) -> Generator[list[CompactRow], None, None]:
             try:
                 kind, payload = receiver.recv()
             except EOFError:
+                reader.join(5)  # it has closed the pipe: it is exiting, or has exited
                 raise RuntimeError(
                     f"the process reading the file stopped (exit code {reader.exitcode})"
                 ) from None

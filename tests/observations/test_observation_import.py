@@ -142,6 +142,23 @@ def test_a_key_repeated_within_a_file_keeps_its_last_value(db: Session, city: Ci
     assert batches.undo_batch(db, SYSTEM_VIEWER, report.batch_id)["removed"] == 12
 
 
+def test_a_reader_process_that_dies_fails_the_batch(
+    db: Session, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying_parser(_spec: object) -> Callable[[object], float]:
+        def parse(_cell: object) -> float:
+            os._exit(3)  # only ever called in the forked reader (worth_it is forced below)
+
+        return parse
+
+    monkeypatch.setattr(parallel, "worth_it", lambda _estimate: True)
+    monkeypatch.setattr(importer, "number_parser", dying_parser)
+    before = store_counts(db)
+    with pytest.raises(RuntimeError, match=r"reading the file stopped \(exit code 3\)"):
+        run(db, city, ROWS)
+    assert store_counts(db) == before
+
+
 def test_reimporting_the_same_file_stores_nothing_new(db: Session, city: City) -> None:
     first = run(db, city, ROWS)
     again = run(db, city, ROWS)
