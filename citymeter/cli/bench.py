@@ -91,7 +91,17 @@ def import_(
             f"({result.raw_seconds:.2f} s: insert of pre-built tuples)"
         )
         console.print(f"  ratio importer/raw     {result.ratio:>12.2f}")
+        console.print(
+            f"  CPU of the import      {result.import_cpu_seconds:>12.2f} s here, "
+            f"{result.reader_cpu_seconds:.2f} s in the reader process"
+            + ("" if result.reader_cpu_seconds else " (read in-process)")
+        )
         console.print(f"  peak memory (RSS)      {result.peak_mb:>12,.0f} MB")
+        if result.reader_peak_mb:
+            console.print(
+                f"  reader process (RSS)   {result.reader_peak_mb:>12,.0f} MB "
+                "(shares the pages it inherited)"
+            )
         rate_ok = result.import_rows_per_s >= 250_000
         ratio_ok = result.ratio >= 0.25
         console.print(

@@ -75,11 +75,14 @@ def import_(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar, open_session() as session:
+    # No refresh thread: the importer reads a big file in a forked process, which it does only
+    # from a single-threaded caller; the bar is redrawn on each progress call instead.
+    bar = Progress(*columns, console=console, transient=True, auto_refresh=False)
+    with bar, open_session() as session:
         task = bar.add_task(f"Importing {file.name}", total=None)
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=max(total, done))
+            bar.update(task, completed=done, total=max(total, done), refresh=True)
 
         report = importer.import_path(
             session,

@@ -63,6 +63,11 @@ class BenchResult:
     peak_mb: float
     file_mb: float
     shape: str = "long"
+    # CPU seconds of the import in this process and in a forked reader (0 when it read in-process)
+    # and the reader's peak RSS (it shares the pages it inherited, so the two peaks overlap).
+    import_cpu_seconds: float = 0.0
+    reader_cpu_seconds: float = 0.0
+    reader_peak_mb: float = 0.0
 
 
 def write_long_csv(path: Path, rows: int) -> None:
@@ -186,6 +191,8 @@ def run(
                     name=f"District {area}",
                 )
         say("Importing through the real importer …")
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_started = time.process_time()
         started = time.perf_counter()
         with factory() as session, session.begin():
             city = places.get_city(session, "bench")
@@ -198,6 +205,11 @@ def run(
                 city=city,
             )
         import_seconds = time.perf_counter() - started
+        import_cpu_seconds = time.process_time() - cpu_started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        reader_cpu_seconds = (children.ru_utime + children.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
         engine.dispose()
         if report.written != rows:
             raise RuntimeError(f"the importer stored {report.written:,} of {rows:,} rows")
@@ -244,6 +256,7 @@ def run(
         del params
         file_mb = source.stat().st_size / 1e6
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return BenchResult(
         rows=rows,
         import_seconds=import_seconds,
@@ -254,4 +267,7 @@ def run(
         peak_mb=peak_mb,
         file_mb=file_mb,
         shape=shape,
+        import_cpu_seconds=import_cpu_seconds,
+        reader_cpu_seconds=reader_cpu_seconds,
+        reader_peak_mb=reader_peak_mb,
     )

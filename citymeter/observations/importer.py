@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from citymeter.accounts import audit
 from citymeter.accounts.permissions import Viewer
 from citymeter.errors import InvalidInput, NotFound
-from citymeter.observations import service
+from citymeter.observations import bulk, parallel, service
+from citymeter.observations.bulk import CompactRow, ObservationKeys, Series
 from citymeter.observations.mapping import PERIOD_CAPTURES, Mapping, ValueSpec
 from citymeter.observations.models import LoadBatch, RejectedRecord
 from citymeter.observations.parsing import (
@@ -251,6 +252,23 @@ def _plan_column(
     )
 
 
+@dataclass
+class _Outcome:
+    """What reading a file found besides its rows; a reader in a child process sends it back."""
+
+    counts: tuple[int, int, int, int]  # rows read, rows stored, observations, missing values
+    rejected: list[_Issue]
+    fatal: list[_Issue]
+    skipped: Counter[str]
+    unmatched: dict[str, None]
+    missing: dict[str, list[str]]
+
+
+# Per value column: index, column, period number or None, period column (-1: none), period
+# numbers by period text for the column's grain, series number or None.
+_Plan = tuple[int, _Column, int | None, int, dict[Any, int], int | None]
+
+
 class _Run:
     """The state of one import while its rows stream through."""
 
@@ -272,120 +290,165 @@ class _Run:
         self.columns = columns
         self.matcher = matcher
         self.report = report
-        self.city = city
+        self.city_name = city.name  # a plain str: the reader may run in a forked child
         self.source_id = source_id
         self.progress = progress
+        self.keys = ObservationKeys()
         self.rejected: list[_Issue] = []
         self.fatal: list[_Issue] = []
         self.skipped: Counter[str] = Counter()
         self.unmatched: dict[str, None] = {}
         self.missing: dict[str, list[str]] = {}
 
-    def observations(self) -> Iterator[service.ObservationRow]:
-        mapping, report = self.mapping, self.report
+    def chunks(self) -> Generator[list[CompactRow], None, None]:
+        """The observations of the file, a chunk at a time, as numbers (see `bulk`).
+
+        After the first fatal issue nothing more is yielded, but the file is read to the end so
+        that the message lists every issue.
+        """
+        mapping, keys = self.mapping, self.keys
         parse_number = number_parser(mapping.numbers)
         area_column = self._area_column()
-        area_of = self.matcher.lookup
-        key_of = self.matcher.key
-        skip = self.matcher.skip
+        areas: dict[str, int] = {}  # area cell text -> area id, for cells seen before
         unknown_fails = mapping.area.unknown == "fail"
         invalid_fails = mapping.numbers.invalid == "fail"
-        periods: dict[tuple[Any, str], dt.date] = {}
-        sexes: dict[Any, str] = {}
-        ages: dict[Any, str] = {}
-        columns = self.columns
-        source_id = self.source_id
-        row_type = service.ObservationRow
-        row_number = self.table.first_row_number - 1
-        every = 5000
+        plan = self._plan()
+        series_of: dict[tuple[Any, ...], int] = {}
+        progress, every = self.progress, 5000
+        row_number = before_first = self.table.first_row_number - 1
+        rows_stored = observations = missing_values = 0
+        chunk: list[CompactRow] = []
         for raw in self.table.rows:
             row_number += 1
-            report.rows_read += 1
-            if self.progress is not None and report.rows_read % every == 0:
-                self.progress(self.table.position(), self.table.estimated_rows)
+            if progress is not None and (row_number - before_first) % every == 0:
+                progress(self.table.position(), self.table.estimated_rows)
             if not any(raw) and all(c is None or c == "" for c in raw):
                 self.skipped["blank row"] += 1
                 continue
-            cell = raw[area_column] if area_column < len(raw) else None
-            key = key_of(cell)
-            if key in skip:
-                self.skipped[mapping.area.skip_reason] += 1
-                continue
-            area_id = area_of.get(key) if key is not None else None
+            width = len(raw)
+            cell = raw[area_column] if area_column < width else None
+            area_id = areas.get(cell) if type(cell) is str else None
             if area_id is None:
-                shown = str(cell).strip() if key is None else key
-                self.unmatched[shown] = None
-                detail = (
-                    f"{shown!r} names two or more areas of {self.city.name}"
-                    if key is not None and key in area_of
-                    else f"{shown!r} is not an area of {self.city.name}"
-                    if key is not None
-                    else f"{shown!r} does not match the area pattern"
-                )
-                if mapping.area.unknown == "skip":
-                    self.skipped[f"area not in {self.city.name}"] += 1
+                area_id = self._match_area(cell, row_number, raw, unknown_fails)
+                if area_id is None:
                     continue
-                issue = _Issue(row_number, UNKNOWN_AREA, detail, raw)
-                (self.fatal if unknown_fails else self.rejected).append(issue)
-                continue
-            found: list[service.ObservationRow] = []
+                if type(cell) is str:
+                    areas[cell] = area_id
+            mark = len(chunk)
             try:
-                for col in columns:
-                    value_cell = raw[col.index] if col.index < len(raw) else None
+                for index, col, period_no, period_column, periods, series_no in plan:
                     try:
-                        value = parse_number(value_cell)
+                        value = parse_number(raw[index] if index < width else None)
                     except CellError as exc:
                         raise CellError(f"column {col.header!r}: {exc}") from None
                     if value is None:
-                        report.missing_values += 1
+                        missing_values += 1
                         names = self.missing.setdefault(col.metric_code, [])
                         if len(names) < LIST_LIMIT:
                             names.append(str(cell).strip())
                         continue
-                    period = col.period
-                    if period is None:
-                        assert col.period_column is not None
-                        text = raw[col.period_column]
-                        period = periods.get((text, col.grain))
-                        if period is None:
-                            period = parse_period(text, col.grain)
-                            periods[(text, col.grain)] = period
-                    sex = col.sex
-                    if not isinstance(sex, str):
-                        text = raw[sex]
-                        sex = sexes.get(text) or sexes.setdefault(text, normalise_sex(text))
-                    age = col.age_band
-                    if not isinstance(age, str):
-                        text = raw[age]
-                        age = ages.get(text) or ages.setdefault(text, normalise_age(text))
-                    found.append(
-                        row_type(
-                            col.metric_id,
-                            area_id,
-                            col.grain,
-                            period,
-                            value,
-                            col.unit,
-                            sex,
-                            age,
-                            col.dims,
-                            source_id,
-                        )
-                    )
+                    if period_no is None:
+                        text = raw[period_column]
+                        period_no = periods.get(text)
+                        if period_no is None:
+                            period_no = keys.period(parse_period(text, col.grain))
+                            periods[text] = period_no
+                    if series_no is None:
+                        sex = col.sex if isinstance(col.sex, str) else raw[col.sex]
+                        age = col.age_band if isinstance(col.age_band, str) else raw[col.age_band]
+                        series_no = series_of.get((index, sex, age))
+                        if series_no is None:
+                            series_no = self._series(col, normalise_sex(sex), normalise_age(age))
+                            series_of[(index, sex, age)] = series_no
+                    chunk.append((area_id, period_no, series_no, value))
             except (CellError, IndexError) as exc:
+                del chunk[mark:]
                 detail = str(exc) if isinstance(exc, CellError) else "the row is too short"
                 issue = _Issue(row_number, INVALID_CELL, detail, raw)
                 (self.fatal if invalid_fails else self.rejected).append(issue)
                 continue
-            if not found:
+            if len(chunk) == mark:
                 self.skipped["no values in the row (all missing)"] += 1
                 continue
-            report.rows_stored += 1
-            report.observations += len(found)
-            if not self.fatal:
-                yield from found
-        if self.progress is not None:
-            self.progress(self.table.position(), self.table.estimated_rows)
+            rows_stored += 1
+            observations += len(chunk) - mark
+            if len(chunk) >= service.CHUNK_ROWS:
+                if not self.fatal:
+                    yield chunk
+                chunk = []
+        report = self.report
+        report.rows_read = row_number - before_first
+        report.rows_stored, report.observations = rows_stored, observations
+        report.missing_values = missing_values
+        if not self.fatal:
+            yield chunk
+        if progress is not None:
+            progress(self.table.position(), self.table.estimated_rows)
+
+    def outcome(self) -> _Outcome:
+        report = self.report
+        counts = (report.rows_read, report.rows_stored, report.observations, report.missing_values)
+        issues = (self.rejected, self.fatal, self.skipped)
+        return _Outcome(counts, *issues, self.unmatched, self.missing)
+
+    def adopt(self, outcome: _Outcome) -> None:
+        report = self.report
+        (report.rows_read, report.rows_stored, report.observations, report.missing_values) = (
+            outcome.counts
+        )
+        self.rejected, self.fatal, self.skipped = outcome.rejected, outcome.fatal, outcome.skipped
+        self.unmatched, self.missing = outcome.unmatched, outcome.missing
+
+    def _plan(self) -> list[_Plan]:
+        """Per value column: its index, and its period and series numbers when the mapping or
+        the header fixes them (None: read from the row, period text looked up per grain)."""
+        plan: list[_Plan] = []
+        periods_of_grain: dict[str, dict[Any, int]] = {}
+        for col in self.columns:
+            period_no = None if col.period is None else self.keys.period(col.period)
+            period_column = -1 if col.period_column is None else col.period_column
+            series_no = None
+            if isinstance(col.sex, str) and isinstance(col.age_band, str):
+                series_no = self._series(col, col.sex, col.age_band)
+            periods = periods_of_grain.setdefault(col.grain, {})
+            plan.append((col.index, col, period_no, period_column, periods, series_no))
+        return plan
+
+    def _series(self, col: _Column, sex: str, age_band: str) -> int:
+        series = Series(col.metric_id, col.grain, col.unit, sex, age_band, col.dims, self.source_id)
+        return self.keys.series_number(series)
+
+    def _match_area(
+        self, cell: Any, row_number: int, raw: Sequence[Any], unknown_fails: bool
+    ) -> int | None:
+        """The area a row's cell names, or None when the row is skipped or rejected for it."""
+        mapping, area_of = self.mapping, self.matcher.lookup
+        key = self.matcher.key(cell)
+        if key in self.matcher.skip:
+            self.skipped[mapping.area.skip_reason] += 1
+            return None
+        area_id = area_of.get(key) if key is not None else None
+        if area_id is not None:
+            return area_id
+        shown = str(cell).strip() if key is None else key
+        self.unmatched[shown] = None
+        detail = (
+            f"{shown!r} names two or more areas of {self.city_name}"
+            if key is not None and key in area_of
+            else f"{shown!r} is not an area of {self.city_name}"
+            if key is not None
+            else f"{shown!r} does not match the area pattern"
+        )
+        if mapping.area.unknown == "skip":
+            self.skipped[f"area not in {self.city_name}"] += 1
+            return None
+        issue = _Issue(row_number, UNKNOWN_AREA, detail, raw)
+        (self.fatal if unknown_fails else self.rejected).append(issue)
+        return None
+
+    def check_columns(self) -> None:
+        """Raise InvalidInput when the file lacks the area column (chunks() needs it)."""
+        self._area_column()
 
     def _area_column(self) -> int:
         wanted = normalise_header(self.mapping.area.column)
@@ -466,7 +529,14 @@ def import_file(
             created_by_id=actor.user_id,
         )
         run = _Run(session, table, mapping, columns, matcher, report, city, source_id, progress)
-        report.written = service.store_observations(session, batch, run.observations())
+        # A file without the area column fails here, in this process, before a reader is forked.
+        run.check_columns()
+        estimate = table.estimated_rows * len(columns)
+        chunks = parallel.chunks(run) if parallel.worth_it(estimate) else run.chunks()
+        try:
+            report.written = bulk.write_observations(session, batch, run.keys, chunks)
+        finally:
+            chunks.close()  # a forked reader stops now, not when the traceback is freed
         if run.fatal:
             raise _fail_message(run, city, label)
         report.unchanged = report.observations - report.written

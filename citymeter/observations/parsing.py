@@ -32,13 +32,23 @@ def number_parser(spec: NumberSpec) -> Callable[[Any], float | None]:
         else None
     )
 
+    # A grouped number fails float() first; raising and catching that costs more than the
+    # parse. Checking for the separator first is only safe where float() never accepts it.
+    grouped_first = grouped is not None and thousands not in "._"
+
     def parse(cell: Any) -> float | None:
-        if cell is None:
+        if type(cell) is str:  # every CSV cell: checked first
+            text = cell
+        elif cell is None:
             return MISSING
-        if isinstance(cell, int | float) and not isinstance(cell, bool):
+        elif isinstance(cell, int | float) and not isinstance(cell, bool):
             value = float(cell)
             return MISSING if math.isnan(value) else value
-        text = cell if isinstance(cell, str) else str(cell)
+        else:
+            text = str(cell)
+        if grouped_first and thousands in text and grouped(text):  # type: ignore[misc]
+            cleaned = text.replace(thousands, "")
+            return float(cleaned if decimal == "." else cleaned.replace(decimal, "."))
         try:
             # Fast path: a plain number like most cells of a long file.
             value = float(text)
@@ -58,7 +68,7 @@ def number_parser(spec: NumberSpec) -> Callable[[Any], float | None]:
                 raise CellError(f"{stripped!r} is not a number") from None
             if not _well_grouped(stripped, thousands, decimal):
                 raise CellError(f"{stripped!r} is not a number (misplaced separators)") from None
-        if math.isnan(value) or math.isinf(value):
+        if value - value != 0.0:  # NaN or ±inf, in one float operation
             return MISSING if math.isnan(value) else _raise_inf(text)
         return value
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from citymeter.accounts import audit
 from citymeter.accounts.permissions import READ_INTERNAL, Viewer
 from citymeter.errors import Conflict, InvalidInput
+from citymeter.observations import bulk
 from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
 from citymeter.places.models import Area, City
 from citymeter.sources.models import VISIBILITIES
@@ -152,87 +153,28 @@ def _chunks(rows: Iterable[ObservationRow], size: int) -> Iterator[list[Observat
         yield chunk
 
 
-_COLUMNS = "metric_id, area_id, grain, period_start, value, unit, sex, age_band, dims, source_id"
-_KEY = "metric_id, area_id, grain, period_start, sex, age_band, dims"
-
-
-def _insert_sql(batch_id: int) -> str:
-    # The batch id is the same for every row: written into the statement (an int, never text
-    # from outside) so that ObservationRow tuples go to executemany as they are.
-    return (
-        f"INSERT INTO observation ({_COLUMNS}, batch_id) "
-        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch_id)})"
-    )
-
-
-def _upsert_sql(batch_id: int) -> str:
-    # A row whose value is unchanged is left alone (it keeps its batch), so that re-importing a
-    # file changes nothing and `rowcount` counts only rows really written. An update keeps the
-    # value it replaces, so that undoing the batch can put it back.
-    return (
-        _insert_sql(batch_id) + f" ON CONFLICT ({_KEY}) DO UPDATE SET "
-        "previous_value = CASE WHEN observation.batch_id = excluded.batch_id "
-        "THEN observation.previous_value ELSE observation.value END, "
-        "previous_batch_id = CASE WHEN observation.batch_id = excluded.batch_id "
-        "THEN observation.previous_batch_id ELSE observation.batch_id END, "
-        "value = excluded.value, unit = excluded.unit, source_id = excluded.source_id, "
-        "batch_id = excluded.batch_id "
-        "WHERE observation.value <> excluded.value OR observation.unit <> excluded.unit"
-    )
-
-
-def _max_observation_id(cursor: Any) -> int:
-    cursor.execute("SELECT max(id) FROM observation")
-    row = cursor.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 def store_observations(session: Session, batch: LoadBatch, rows: Iterable[ObservationRow]) -> int:
-    """Upsert observations for `batch` in chunks through the driver; returns the rows written.
+    """Upsert observations for `batch` in chunks; returns the rows written.
 
     Rows equal to what is stored already are not written and not counted (re-importing the same
-    file stores 0). Runs in the session's transaction: nothing is committed here. The ids of the
-    rows the batch inserts are kept on the batch (first/last), so that undo finds them without an
-    index on observation.batch_id, which would slow every bulk insert.
+    rows stores 0). Runs in the session's transaction: nothing is committed here. The rows go to
+    the store in the importer's compact form (see `citymeter.observations.bulk`).
     """
-    connection = session.connection()
-    dialect = connection.dialect.name
-    insert_sql, upsert_sql = _insert_sql(batch.id), _upsert_sql(batch.id)
-    if dialect != "sqlite":
-        insert_sql, upsert_sql = insert_sql.replace("?", "%s"), upsert_sql.replace("?", "%s")
-    integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
-    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    written = 0
-    # Most chunks hold only new keys; on SQLite a plain INSERT is ~1.6x faster than an upsert,
-    # so try it first under a savepoint and fall back to the upsert when a key exists already.
-    # (psycopg pipelines executemany, and an aborted pipeline is noisy: PostgreSQL upserts.)
-    plain = dialect == "sqlite"
-    try:
-        before = _max_observation_id(cursor)
+    keys = bulk.ObservationKeys()
+    series_numbers: dict[tuple[Any, ...], int] = {}
+
+    def compact() -> Iterator[list[bulk.CompactRow]]:
         for chunk in _chunks(rows, CHUNK_ROWS):
-            if plain:
-                cursor.execute("SAVEPOINT cm_observations_chunk")
-                try:
-                    cursor.executemany(insert_sql, chunk)
-                except integrity_error:
-                    cursor.execute("ROLLBACK TO SAVEPOINT cm_observations_chunk")
-                    cursor.execute("RELEASE SAVEPOINT cm_observations_chunk")
-                    plain = False  # a re-import: the next chunks likely conflict too
-                else:
-                    cursor.execute("RELEASE SAVEPOINT cm_observations_chunk")
-                    written += len(chunk)
-                    continue
-            cursor.executemany(upsert_sql, chunk)
-            written += max(cursor.rowcount, 0)
-        after = _max_observation_id(cursor)
-    finally:
-        cursor.close()
-    if after > before:
-        first = before + 1
-        batch.first_observation_id = min(first, batch.first_observation_id or first)
-        batch.last_observation_id = max(after, batch.last_observation_id or after)
-        session.flush()
-    return written
+            out: list[bulk.CompactRow] = []
+            for row in chunk:
+                key = (row[0], row[2], row[5], row[6], row[7], row[8], row[9])
+                series = series_numbers.get(key)
+                if series is None:
+                    series = series_numbers[key] = keys.series_number(bulk.Series(*key))
+                out.append((row.area_id, keys.period(row.period_start), series, row.value))
+            yield out
+
+    return bulk.write_observations(session, batch, keys, compact())
 
 
 def close_batch(

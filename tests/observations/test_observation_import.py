@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,7 +13,7 @@ from sqlalchemy.orm import Session
 from citymeter.accounts.models import AuditEntry
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.errors import Conflict, InvalidInput
-from citymeter.observations import batches, importer, service
+from citymeter.observations import batches, importer, parallel, service
 from citymeter.observations.mapping import parse_mapping
 from citymeter.observations.models import Observation
 from citymeter.places.models import City
@@ -41,6 +45,24 @@ ROWS = [
 
 def mapping(unknown: str = "fail", invalid: str = "fail") -> object:
     return parse_mapping(WIDE.replace("UNKNOWN", unknown).replace("INVALID", invalid))
+
+
+@pytest.fixture(autouse=True, params=["in-process", "forked-reader"])
+def forks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every test runs with the file read in this process, and read by a forked child process
+    (whatever its size); the list collects the pid of each child."""
+    forked = request.param == "forked-reader"
+    monkeypatch.setattr(parallel, "worth_it", lambda _estimate: forked)
+    pids: list[int] = []
+    real = parallel.start_reader
+
+    def spy(*args: Any) -> Any:
+        started = real(*args)
+        pids.append(started[1].pid or 0)
+        return started
+
+    monkeypatch.setattr(parallel, "start_reader", spy)
+    return pids
 
 
 @pytest.fixture
@@ -81,6 +103,60 @@ def test_a_wide_file_is_unpivoted_and_every_row_is_accounted_for(db: Session, ci
     assert stored[("1111000000", "male", "total")] == 30
     assert stored[("1111051000", "female", "100+")] == 5
     assert stored[("1111052000", "male", "0")] == 15
+
+
+def test_a_large_file_is_read_by_a_second_process(
+    db: Session, city: City, forks: list[int], request: pytest.FixtureRequest
+) -> None:
+    report = run(db, city, ROWS)
+    forked = "forked-reader" in request.node.callspec.id
+    assert len(forks) == (1 if forked else 0)
+    assert forks == [] or forks[0] != os.getpid()
+    assert report.written == 18 and values(db)[("1111052000", "male", "0")] == 15
+
+
+def test_an_unexpected_error_while_reading_fails_the_batch(
+    db: Session, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_parser(_spec: object) -> Callable[[object], float]:
+        def parse(_cell: object) -> float:
+            raise RuntimeError("the number parser is broken")
+
+        return parse
+
+    monkeypatch.setattr(importer, "number_parser", broken_parser)
+    before = store_counts(db)
+    with pytest.raises(RuntimeError, match="number parser is broken"):
+        run(db, city, ROWS)
+    assert store_counts(db) == before
+
+
+def test_a_key_repeated_within_a_file_keeps_its_last_value(db: Session, city: City) -> None:
+    again = ROWS[2].replace(",10,5,5,", ",11,5,5,")
+    report = run(db, city, [ROWS[1], ROWS[2], again])
+    # The repeat rewrites only the one value that differs from the first occurrence.
+    assert (report.observations, report.written, report.unchanged) == (18, 13, 5)
+    assert values(db)[("1111051000", "male", "total")] == 11
+    assert store_counts(db)[0] == 12
+    assert report.batch_id is not None
+    assert batches.undo_batch(db, SYSTEM_VIEWER, report.batch_id)["removed"] == 12
+
+
+def test_a_reader_process_that_dies_fails_the_batch(
+    db: Session, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying_parser(_spec: object) -> Callable[[object], float]:
+        def parse(_cell: object) -> float:
+            os._exit(3)  # only ever called in the forked reader (worth_it is forced below)
+
+        return parse
+
+    monkeypatch.setattr(parallel, "worth_it", lambda _estimate: True)
+    monkeypatch.setattr(importer, "number_parser", dying_parser)
+    before = store_counts(db)
+    with pytest.raises(RuntimeError, match=r"reading the file stopped \(exit code 3\)"):
+        run(db, city, ROWS)
+    assert store_counts(db) == before
 
 
 def test_reimporting_the_same_file_stores_nothing_new(db: Session, city: City) -> None:
