@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from citymeter.errors import InvalidInput, NotFound
@@ -299,6 +299,7 @@ def compute(
     )
     mode = "full"
     scope = Scope()
+    window: tuple[dt.date, dt.date] | None = None
     if codes is not None:
         mode = "single"
     elif not full and previous is not None and previous.summary.get("undone") == undone:
@@ -315,15 +316,20 @@ def compute(
         if not changed["areas"]:
             definitions = []
         else:
+            # Read whole years (a year's roll-up needs all its months) but write only the
+            # periods that contain a changed one: the month, its quarter, its year.
             scope = Scope(
                 frozenset(changed["areas"]),
                 changed["from"].replace(month=1, day=1),
                 changed["to"].replace(month=12, day=31),
             )
+            window = (changed["from"], changed["to"])
     report = RunReport(city.code, pack, mode, watermark=watermark)
     report.indicators = len(definitions)
     results = evaluate_pack(session, city, loaded, definitions, scope, report)
-    report.values_written = _store(session, city, loaded, definitions, results, scope)
+    if window is not None:
+        results = (_within(definition, result, window) for definition, result in results)
+    report.values_written = _store(session, city, loaded, definitions, results, scope, window)
 
     run = IndicatorRun(
         city_id=city.id,
@@ -435,6 +441,24 @@ def evaluate_pack(
         yield definition, result
 
 
+def _within(
+    definition: IndicatorDefinition, result: IndicatorResult, window: tuple[dt.date, dt.date]
+) -> tuple[IndicatorDefinition, IndicatorResult]:
+    """The result restricted to the cells whose period overlaps the window of changed periods."""
+    block = result.block
+    if block is not None:
+        first, last = window
+        space = result.space
+        earliest = np.array(
+            [rollups.period_start(first, grain).toordinal() for grain in space.grains.labels],
+            np.int64,
+        )
+        starts = CellSpace.period_of(block.keys)
+        inside = (starts >= earliest[CellSpace.grain_of(block.keys)]) & (starts <= last.toordinal())
+        result.block = block.take(inside) if inside.any() else None
+    return definition, result
+
+
 def _store(
     session: Session,
     city: City,
@@ -442,8 +466,10 @@ def _store(
     definitions: list[IndicatorDefinition],
     results: Iterable[tuple[IndicatorDefinition, IndicatorResult]],
     scope: Scope,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> int:
-    """Replace the stored values of these indicators within the scope."""
+    """Replace the stored values of these indicators within the scope (and, given a window of
+    changed periods, only the values of the periods overlapping it)."""
     pack = loaded.pack.id
     codes = [d.code for d in definitions]
     if not codes:
@@ -459,6 +485,18 @@ def _store(
         stmt = stmt.where(IndicatorValue.period_start >= scope.period_from)
     if scope.period_to is not None:
         stmt = stmt.where(IndicatorValue.period_start <= scope.period_to)
+    if window is not None:
+        first, last = window
+        quarter, year = (rollups.period_start(first, g) for g in ("quarter", "year"))
+        stmt = stmt.where(
+            or_(
+                (IndicatorValue.grain == "quarter") & (IndicatorValue.period_start >= quarter),
+                (IndicatorValue.grain == "year") & (IndicatorValue.period_start >= year),
+                IndicatorValue.grain.not_in(("quarter", "year"))
+                & (IndicatorValue.period_start >= first),
+            ),
+            IndicatorValue.period_start <= last,
+        )
     session.execute(stmt.execution_options(synchronize_session=False))
     writer = value_rows.Writer(session.connection(), pack, city.id)
     for definition, result in results:

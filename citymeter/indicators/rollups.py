@@ -88,6 +88,7 @@ def first_wins(blocks: list[Block]) -> Block:
 
 
 def period_start(start: dt.date, grain: str) -> dt.date:
+    """The start of the quarter or year containing `start` (other grains: `start` itself)."""
     if grain == "quarter":
         return start.replace(month=(start.month - 1) // 3 * 3 + 1, day=1)
     if grain == "year":
