@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
@@ -44,7 +45,7 @@ class Writer:
         self.pack = pack
         self.city_id = city_id
         self.written = 0
-        self.rows: list[tuple[Any, ...] | dict[str, Any]] = []
+        self.rows: list[Any] = []  # tuples in the driver's order, or dicts by name
         compiled = insert(_TABLE).compile(dialect=connection.dialect, column_keys=list(_COLUMNS))
         self.sql = str(compiled)
         names = compiled.positiontup
@@ -61,72 +62,123 @@ class Writer:
         counted: set[str],
         space: CellSpace,
     ) -> None:
-        inputs = [
-            (k, c.values.tolist(), c.observations.tolist(),
-             c.batches.tolist(), c.present.tolist())
-            for k, c in block.inputs.items()
-        ]  # fmt: skip
-        input_count = np.zeros(len(block), np.int64)
+        size = len(block)
+        input_count = np.zeros(size, np.int64)
         for column in block.inputs.values():
             input_count += np.where(column.present, column.observations, 0)
-        min_count = _min_count(block, counted)
-        personal_list = sorted(personal)
+        cells = space.cells(block.keys)
         dates: dict[dt.date, Any] = {}
-        rule = definition.rollup
-        fixed = (self.pack, definition.code, definition.version, self.city_id)
-        for i, (cell, value, quality, periods, rolled, count, least) in enumerate(
-            zip(
-                space.cells(block.keys),
-                block.values.tolist(),
-                block.quality.tolist(),
-                block.periods.tolist(),
-                block.rolled.tolist(),
-                input_count.tolist(),
-                min_count,
-                strict=True,
-            )
-        ):
-            provenance: dict[str, Any] = {
-                "inputs": {
-                    key: {"value": values[i], "observations": observations[i], "batch": batches[i]}
-                    for key, values, observations, batches, present in inputs
-                    if present[i]
-                },
-                "batches": sorted(
-                    {batches[i] for _, _, _, batches, present in inputs if present[i]} - {0}
-                ),
-            }
-            if rolled:
-                provenance["rollup"] = rule
-                provenance["periods"] = periods
-            if personal_list:
-                provenance["personal"] = personal_list
-            day = dates.get(cell.period_start)
-            if day is None:
-                day = dates[cell.period_start] = self.date(cell.period_start)
-            row = (
-                *fixed, cell.area_id, cell.grain, day, cell.sex, cell.age_band, value,
-                definition.unit, QUALITY[quality], count, least, json.dumps(provenance),
-                self.computed_at,
-            )  # fmt: skip
-            self._append(row)
-
-    def _append(self, row: tuple[Any, ...]) -> None:
+        for cell in cells:
+            if cell.period_start not in dates:
+                dates[cell.period_start] = self.date(cell.period_start)
+        columns: dict[str, Iterable[Any]] = {
+            "pack": repeat(self.pack, size),
+            "code": repeat(definition.code, size),
+            "definition_version": repeat(definition.version, size),
+            "city_id": repeat(self.city_id, size),
+            "area_id": [c.area_id for c in cells],
+            "grain": [c.grain for c in cells],
+            "period_start": [dates[c.period_start] for c in cells],
+            "sex": [c.sex for c in cells],
+            "age_band": [c.age_band for c in cells],
+            "value": block.values.tolist(),
+            "unit": repeat(definition.unit, size),
+            "quality": [QUALITY[q] for q in block.quality.tolist()],
+            "input_count": input_count.tolist(),
+            "min_count": _min_count(block, counted),
+            "provenance": provenance_texts(block, definition.rollup, sorted(personal)),
+            "computed_at": repeat(self.computed_at, size),
+        }
         if self.order is None:
-            self.rows.append(dict(zip(_COLUMNS, row, strict=True)))
+            self.rows.extend(
+                dict(zip(_COLUMNS, row, strict=True))
+                for row in zip(*(columns[c] for c in _COLUMNS), strict=True)
+            )
         else:
-            self.rows.append(tuple(row[i] for i in self.order))
-        if len(self.rows) >= _CHUNK:
-            self._flush()
+            order = [_COLUMNS[i] for i in self.order]
+            self.rows.extend(zip(*(columns[c] for c in order), strict=True))
+        while len(self.rows) >= _CHUNK:
+            self._flush(_CHUNK)
 
-    def _flush(self) -> None:
-        if self.rows:
-            self.connection.exec_driver_sql(self.sql, self.rows)
-            self.written += len(self.rows)
-            self.rows = []
+    def _flush(self, size: int | None = None) -> None:
+        chunk, self.rows = self.rows[:size], self.rows[len(self.rows) if size is None else size :]
+        if chunk:
+            self.connection.exec_driver_sql(self.sql, chunk)
+            self.written += len(chunk)
 
     def close(self) -> None:
         self._flush()
+
+
+def provenance_texts(block: Block, rule: str, personal: list[str]) -> list[str]:
+    """Each cell's provenance as JSON text, the same text `json.dumps` makes of
+    {"inputs": {key: {"value", "observations", "batch"}}, "batches": [...], "rollup", "periods",
+    "personal"} but assembled from per-input fragments instead of one dict per cell."""
+    finite = all(
+        bool(np.isfinite(c.values[c.present]).all()) for c in block.inputs.values()
+    )  # repr() of a float is its JSON text only when it is finite
+    if not finite:
+        return [json.dumps(p) for p in _provenance_dicts(block, rule, personal)]
+    size = len(block)
+    fragments: list[list[str | None]] = []
+    for key, column in block.inputs.items():
+        head = json.dumps(key) + ': {"value": '
+        fragments.append(
+            [
+                f'{head}{v!r}, "observations": {o}, "batch": {b}}}' if p else None
+                for v, o, b, p in zip(
+                    column.values.tolist(),
+                    column.observations.tolist(),
+                    column.batches.tolist(),
+                    column.present.tolist(),
+                    strict=True,
+                )
+            ]
+        )
+    latest = np.zeros((size, max(len(block.inputs), 1)), np.int64)
+    for i, column in enumerate(block.inputs.values()):
+        latest[:, i] = np.where(column.present, column.batches, 0)
+    latest.sort(axis=1)
+    batch_texts: dict[tuple[int, ...], str] = {}
+    tail = f', "personal": {json.dumps(personal)}' if personal else ""
+    rolled_tail = f', "rollup": {json.dumps(rule)}, "periods": '
+    texts = []
+    for i, (batches, rolled, periods) in enumerate(
+        zip(map(tuple, latest.tolist()), block.rolled.tolist(), block.periods.tolist(), strict=True)
+    ):
+        batch_text = batch_texts.get(batches)
+        if batch_text is None:
+            batch_text = batch_texts[batches] = json.dumps(sorted(set(batches) - {0}))
+        inputs = ", ".join(f for f in (frags[i] for frags in fragments) if f is not None)
+        rollup = f"{rolled_tail}{periods}" if rolled else ""
+        texts.append(f'{{"inputs": {{{inputs}}}, "batches": {batch_text}{rollup}{tail}}}')
+    return texts
+
+
+def _provenance_dicts(block: Block, rule: str, personal: list[str]) -> Iterator[dict[str, Any]]:
+    inputs = [
+        (k, c.values.tolist(), c.observations.tolist(), c.batches.tolist(), c.present.tolist())
+        for k, c in block.inputs.items()
+    ]
+    for i, (rolled, periods) in enumerate(
+        zip(block.rolled.tolist(), block.periods.tolist(), strict=True)
+    ):
+        provenance: dict[str, Any] = {
+            "inputs": {
+                key: {"value": values[i], "observations": observations[i], "batch": batches[i]}
+                for key, values, observations, batches, present in inputs
+                if present[i]
+            },
+            "batches": sorted(
+                {batches[i] for _, _, _, batches, present in inputs if present[i]} - {0}
+            ),
+        }
+        if rolled:
+            provenance["rollup"] = rule
+            provenance["periods"] = periods
+        if personal:
+            provenance["personal"] = personal
+        yield provenance
 
 
 def _min_count(block: Block, counted: set[str]) -> list[float | None]:
