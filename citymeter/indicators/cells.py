@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,28 @@ def ordered_sums(groups: Ints, weights: Floats | Ints, size: int) -> Floats:
     """Per group, the sum of its weights added one by one in the order given, from 0.0 (so a
     sum equals Python's `sum` over the same values in the same order, to the last bit)."""
     return np.bincount(groups, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def distinct(values: Ints) -> Ints:
+    """The sorted distinct values (a sort, cheaper than np.unique's hashing on these keys)."""
+    ordered = np.sort(values, kind="stable")
+    keep = np.ones(len(ordered), np.bool_)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
+def member_of(values: Ints, sorted_set: Ints) -> Flags:
+    """Whether each value is in `sorted_set` (sorted, distinct)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), np.bool_)
+    at = np.searchsorted(sorted_set, values)
+    at[at >= len(sorted_set)] = 0
+    found: Flags = sorted_set[at] == values
+    return found
+
+
+# Area ids, grains, period starts, sexes and bands of some cells.
+CellColumns = tuple[list[int], list[str], list[dt.date], list[str], list[str]]
 
 
 class Cell(NamedTuple):
@@ -134,31 +156,23 @@ class CellSpace:
         area = keys >> _AREA_SHIFT << _AREA_SHIFT
         return area | (np.int64(grain) << _GRAIN_SHIFT) | (period << _PERIOD_SHIFT) | low
 
-    def cells(self, keys: Ints) -> list[Cell]:
-        """The cells of some keys (for the few places that need them one by one)."""
-        days: dict[int, dt.date] = {}
-        out = []
-        for area, grain, period, sex, band in zip(
-            self.area_of(keys).tolist(),
-            self.grain_of(keys).tolist(),
-            self.period_of(keys).tolist(),
-            self.sex_of(keys).tolist(),
-            self.band_of(keys).tolist(),
-            strict=True,
-        ):
-            day = days.get(period)
-            if day is None:
-                day = days[period] = dt.date.fromordinal(period)
-            out.append(
-                Cell(
-                    self.area_ids[area],
-                    self.grains.labels[grain],
-                    day,
-                    self.sexes.labels[sex],
-                    self.bands.labels[band],
-                )
-            )
-        return out
+    def columns(
+        self, keys: Ints
+    ) -> tuple[list[int], list[str], list[dt.date], list[str], list[str]]:
+        """Area ids, grains, period starts, sexes and bands of some keys, as Python lists."""
+        periods, which = np.unique(self.period_of(keys), return_inverse=True)
+        days = np.array([None, *(dt.date.fromordinal(p) for p in periods.tolist())], object)[1:]
+
+        def labels(codes: Ints, names: Sequence[object]) -> list[Any]:
+            return np.array(list(names) or [None], object)[codes].tolist()  # type: ignore[no-any-return]
+
+        return (
+            labels(self.area_of(keys), self.area_ids),
+            labels(self.grain_of(keys), self.grains.labels),
+            days[which.reshape(-1)].tolist(),
+            labels(self.sex_of(keys), self.sexes.labels),
+            labels(self.band_of(keys), self.bands.labels),
+        )
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from citymeter.errors import InvalidInput, NotFound
 from citymeter.indicators import evaluation, rollups, value_rows
 from citymeter.indicators import inputs as resolving
-from citymeter.indicators.cells import CellSpace, ColumnTable, InputValue
+from citymeter.indicators.cells import CellSpace, ColumnTable, InputValue, distinct
 from citymeter.indicators.formula import (
     Aggregate,
     Binary,
@@ -180,7 +180,7 @@ def compute_indicator(
     allowed = np.fromiter(
         (levels.get(a) in allowed_levels for a in space.area_ids), np.bool_, len(space.area_ids)
     )
-    keys = np.unique(np.concatenate([t.keys for t in tables.values()]))
+    keys = distinct(np.concatenate([t.keys for t in tables.values()]))
     keys = keys[allowed[CellSpace.area_of(keys)]]
     inputs: dict[str, InputColumns] = {}
     for key, table in tables.items():
@@ -194,13 +194,18 @@ def compute_indicator(
     if len(unsettled):
         # A zero divisor or a result that is not finite: the cell-by-cell path words the error.
         ok, values = ok.copy(), values.copy()
+        # The outcome depends on the input values only: cells with the same ones share it.
+        outcomes: dict[tuple[tuple[str, float], ...], tuple[float | None, str | None]] = {}
         for i in unsettled.tolist():
             used = {
                 k: InputValue(float(c.values[i]), int(c.observations[i]), int(c.batches[i]))
                 for k, c in inputs.items()
                 if c.present[i]
             }
-            value, error = _evaluate(formula, used)
+            seen = tuple((k, v.value) for k, v in used.items())
+            if seen not in outcomes:
+                outcomes[seen] = _evaluate(formula, used)
+            value, error = outcomes[seen]
             if error is not None:
                 errors[error] = errors.get(error, 0) + 1
             elif value is None:

@@ -10,15 +10,23 @@ mixes two bandings still fails loudly); sums run in band order, as Python's `sum
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from citymeter.indicators import breakdowns
-from citymeter.indicators.cells import CellSpace, ColumnTable, Floats, Ints, ordered_sums
+from citymeter.indicators.cells import (
+    CellSpace,
+    ColumnTable,
+    Floats,
+    Ints,
+    distinct,
+    member_of,
+    ordered_sums,
+)
 from citymeter.indicators.formula import MetricRef
 from citymeter.observations.models import Metric, Observation
 from citymeter.places.models import Area
@@ -69,7 +77,7 @@ def read(
     query = select(
         observation.c.area_id,
         observation.c.grain,
-        type_coerce(observation.c.period_start, String),
+        observation.c.period_start,
         observation.c.dims,
         observation.c.sex,
         observation.c.age_band,
@@ -102,10 +110,7 @@ def read(
         space.bands.code,
     ]
     parts: list[tuple[Ints, Ints, Floats, Ints, Ints]] = []
-    # Options on the statement, not the connection: a connection option would stay and turn
-    # every later statement of the transaction into a server-side cursor on PostgreSQL.
-    result = session.connection().execute(query.execution_options(yield_per=_PARTITION))
-    for rows in result.partitions():
+    for rows in _fetch(session, query):
         columns = list(zip(*rows, strict=True))
         area_c, grain_c, period_c, dims_c, sex_c, band_c = (
             _encode(columns[i], encoders[i], caches[i]) for i in range(6)
@@ -122,6 +127,26 @@ def read(
     labels = sorted(dim_codes, key=dim_codes.__getitem__)
     joined = [np.concatenate([p[i] for p in parts]) for i in range(5)]
     return Rows(joined[0], joined[1], joined[2], joined[3], joined[4], labels)
+
+
+def _fetch(session: Session, query: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows in chunks of plain tuples, straight from the driver's cursor: building a
+    SQLAlchemy row per observation cost more than the rest of the reading. PostgreSQL streams
+    through a server-side cursor; the statement holds only ids, codes and dates, inlined."""
+    connection = session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(name="citymeter_indicator_inputs")
+    else:
+        cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(_PARTITION):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _ordinal(start: object) -> int:
@@ -155,27 +180,33 @@ class Cells:
         self.values: Floats = rows.values[chosen]
         self.batches: Ints = rows.batches[chosen]
         self.observations: Ints = np.ones(len(self.keys), np.int64)
+        self._by_sex: dict[int, tuple[Ints, Floats, Ints, Ints]] = {}
 
     def of_sex(self, sex: int) -> tuple[Ints, Floats, Ints, Ints]:
         """Keys, values, observation counts and batches of one sex; for the total, male + female
         in the (area, period) groups where no total is stored, for the bands both have."""
+        found = self._by_sex.get(sex)
+        if found is None:
+            found = self._by_sex[sex] = self._of_sex(sex)
+        return found
+
+    def _of_sex(self, sex: int) -> tuple[Ints, Floats, Ints, Ints]:
         sexes = CellSpace.sex_of(self.keys)
         here = sexes == sex
         stored = (self.keys[here], self.values[here], self.observations[here], self.batches[here])
         if sex != _TOTAL:
             return stored
-        groups_with_total = np.unique(_group(stored[0]))
+        groups_with_total = distinct(_group(stored[0]))
         derived = []
         for part in (_MALE, _FEMALE):
             rows = np.flatnonzero(sexes == part)
-            rows = rows[~np.isin(_group(self.keys[rows]), groups_with_total)]
+            rows = rows[~member_of(_group(self.keys[rows]), groups_with_total)]
             keys = self.keys[rows]
             derived.append((CellSpace.with_sex_band(keys, _TOTAL, _band(keys)), rows))
         (male_keys, male), (female_keys, female) = derived
-        keys, at_male, at_female = np.intersect1d(
-            male_keys, female_keys, assume_unique=True, return_indices=True
-        )
-        m, f = male[at_male], female[at_female]
+        both = member_of(male_keys, female_keys)  # both are sorted: the keys were
+        keys = male_keys[both]
+        m, f = male[both], female[np.searchsorted(female_keys, keys)]
         sums = (
             keys,
             self.values[m] + self.values[f],
@@ -240,27 +271,35 @@ def _age_range(
     out_sex: int,
     space: CellSpace,
 ) -> tuple[Ints, Floats, Ints, Ints]:
-    """Per (area, period) group, the sum of the bands inside `wanted` among those present there."""
-    groups, index = np.unique(_group(keys), return_inverse=True)
+    """Per (area, period) group, the sum of the bands inside `wanted` among those present there.
+
+    The keys are sorted and of one sex, so each group's rows are contiguous."""
+    grouped = _group(keys)
+    change = np.ones(len(keys), np.bool_)
+    change[1:] = grouped[1:] != grouped[:-1]
+    starts = np.flatnonzero(change)
+    groups = grouped[starts]
+    index = np.cumsum(change) - 1
     bands = _band(keys)
     # Which band labels each group has, as bit sets over the labels present in these rows.
-    present, position = np.unique(bands, return_inverse=True)
+    present = np.flatnonzero(np.bincount(bands, minlength=len(space.bands.labels)))
+    lookup = np.full(len(space.bands.labels), -1, np.int64)
+    lookup[present] = np.arange(len(present))
+    position = lookup[bands]
     words = (len(present) + 61) // 62
     signature = np.zeros((len(groups), words), np.int64)
     for word in range(words):
-        in_word = position // 62 == word
-        np.bitwise_or.at(
-            signature[:, word], index[in_word], np.int64(1) << (position[in_word] % 62)
-        )
+        bits = np.where(position // 62 == word, np.int64(1) << (position % 62), 0)
+        signature[:, word] = np.bitwise_or.reduceat(bits, starts)
     kinds, kind_of_group = np.unique(signature, axis=0, return_inverse=True)
     kind_of_group = kind_of_group.reshape(-1)
     # Rank of each band in its group's choice (-1: not chosen), one choice per kind of group.
     ranks = np.full((len(kinds), len(space.bands.labels)), -1, np.int64)
-    for kind, bits in enumerate(kinds.tolist()):
+    for kind, bits_of_kind in enumerate(kinds.tolist()):
         labels = frozenset(
             space.bands.labels[int(code)]
             for i, code in enumerate(present.tolist())
-            if bits[i // 62] >> (i % 62) & 1
+            if bits_of_kind[i // 62] >> (i % 62) & 1
         )
         for place, label in enumerate(select_bands(labels, wanted)):
             ranks[kind, space.bands.index[label]] = place
@@ -269,13 +308,15 @@ def _age_range(
     order = chosen[np.lexsort((rank[chosen], index[chosen]))]
     target = index[order]
     n = len(groups)
-    # bincount adds in the order given: band by band within a group, like sum() did.
+    # Band by band within a group, in age order, as sum() added them.
     total = ordered_sums(target, values[order], n)
     count = np.bincount(target, weights=observations[order], minlength=n).astype(np.int64)
-    latest = np.zeros(n, np.int64)
-    np.maximum.at(latest, target, batches[order])
     has = np.zeros(n, np.bool_)
-    has[target] = True
+    latest = np.zeros(n, np.int64)
+    if len(order):
+        first = np.flatnonzero(np.r_[True, target[1:] != target[:-1]])
+        has[target[first]] = True
+        latest[target[first]] = np.maximum.reduceat(batches[order], first)
     out_keys = CellSpace.with_sex_band(groups[has], out_sex, _TOTAL)
     return out_keys, total[has], count[has], latest[has]
 

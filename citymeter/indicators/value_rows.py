@@ -66,21 +66,18 @@ class Writer:
         input_count = np.zeros(size, np.int64)
         for column in block.inputs.values():
             input_count += np.where(column.present, column.observations, 0)
-        cells = space.cells(block.keys)
-        dates: dict[dt.date, Any] = {}
-        for cell in cells:
-            if cell.period_start not in dates:
-                dates[cell.period_start] = self.date(cell.period_start)
+        areas, grains, starts, sexes, bands = space.columns(block.keys)
+        dates = {day: self.date(day) for day in set(starts)}
         columns: dict[str, Iterable[Any]] = {
             "pack": repeat(self.pack, size),
             "code": repeat(definition.code, size),
             "definition_version": repeat(definition.version, size),
             "city_id": repeat(self.city_id, size),
-            "area_id": [c.area_id for c in cells],
-            "grain": [c.grain for c in cells],
-            "period_start": [dates[c.period_start] for c in cells],
-            "sex": [c.sex for c in cells],
-            "age_band": [c.age_band for c in cells],
+            "area_id": areas,
+            "grain": grains,
+            "period_start": [dates[day] for day in starts],
+            "sex": sexes,
+            "age_band": bands,
             "value": block.values.tolist(),
             "unit": repeat(definition.unit, size),
             "quality": [QUALITY[q] for q in block.quality.tolist()],
