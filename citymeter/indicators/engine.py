@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.errors import InvalidInput, NotFound
@@ -41,7 +41,7 @@ from citymeter.indicators.loader import LoadedPack, load_pack
 from citymeter.indicators.models import IndicatorRun, IndicatorValue
 from citymeter.indicators.rollups import Block, InputColumns
 from citymeter.indicators.schema import IndicatorDefinition
-from citymeter.observations.models import LoadBatch, Metric, Observation
+from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
 from citymeter.places.models import Area, City
 
 
@@ -479,30 +479,32 @@ def _store(
     codes = [d.code for d in definitions]
     if not codes:
         return 0
-    stmt = delete(IndicatorValue).where(
-        IndicatorValue.pack == pack,
-        IndicatorValue.city_id == city.id,
-        IndicatorValue.code.in_(codes),
-    )
+    stmt = delete(IndicatorValue).where(IndicatorValue.pack == pack, IndicatorValue.code.in_(codes))
     if scope.area_ids is not None:
+        # The areas are the city's; naming the city as well would lead SQLite to its city_id
+        # index (every value of the city) instead of the (pack, code, area, grain, period) one.
         stmt = stmt.where(IndicatorValue.area_id.in_(sorted(scope.area_ids)))
-    if scope.period_from is not None:
-        stmt = stmt.where(IndicatorValue.period_start >= scope.period_from)
-    if scope.period_to is not None:
-        stmt = stmt.where(IndicatorValue.period_start <= scope.period_to)
-    if window is not None:
+    else:
+        stmt = stmt.where(IndicatorValue.city_id == city.id)
+    if window is None:
+        if scope.period_from is not None:
+            stmt = stmt.where(IndicatorValue.period_start >= scope.period_from)
+        if scope.period_to is not None:
+            stmt = stmt.where(IndicatorValue.period_start <= scope.period_to)
+        statements = [stmt]
+    else:
+        # One statement per grain, so that the index (code, area, grain, period) serves each.
         first, last = window
-        quarter, year = (rollups.period_start(first, g) for g in ("quarter", "year"))
-        stmt = stmt.where(
-            or_(
-                (IndicatorValue.grain == "quarter") & (IndicatorValue.period_start >= quarter),
-                (IndicatorValue.grain == "year") & (IndicatorValue.period_start >= year),
-                IndicatorValue.grain.not_in(("quarter", "year"))
-                & (IndicatorValue.period_start >= first),
-            ),
-            IndicatorValue.period_start <= last,
-        )
-    session.execute(stmt.execution_options(synchronize_session=False))
+        statements = [
+            stmt.where(
+                IndicatorValue.grain == grain,
+                IndicatorValue.period_start >= rollups.period_start(first, grain),
+                IndicatorValue.period_start <= last,
+            )
+            for grain in GRAINS
+        ]
+    for statement in statements:
+        session.execute(statement.execution_options(synchronize_session=False))
     writer = value_rows.Writer(session.connection(), pack, city.id)
     for definition, result in results:
         if result.block is not None:
