@@ -121,8 +121,12 @@ def read(
         )
         keys = space.pack(area_c, grain_c, period_c, sex_c, band_c)
         values = np.array(columns[6], np.float64)
-        batches = np.array([b or 0 for b in columns[7]], np.int64)
-        ranks = np.array([rank[m] for m in columns[8]], np.int64)
+        # A row without a batch reads as NaN here, and counts as batch 0.
+        batches = np.nan_to_num(np.array(columns[7], np.float64), nan=0.0).astype(np.int64)
+        if len(rank) == 1:
+            ranks = np.zeros(len(values), np.int64)
+        else:
+            ranks = np.fromiter(map(rank.__getitem__, columns[8]), np.int64, len(values))
         parts.append((keys, dims_c, values, batches, ranks))
         del rows, columns
     if not parts:
