@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -115,20 +116,23 @@ def read(
     ]
     parts: list[tuple[Ints, Ints, Floats, Ints, Ints]] = []
     for rows in _fetch(session, query):
-        columns = list(zip(*rows, strict=True))
+        # One 2-D object array, then a column at a time (cheaper than transposing with zip).
+        table = np.array(rows, dtype=object)
+        del rows
         area_c, grain_c, period_c, dims_c, sex_c, band_c = (
-            _encode(columns[i], encoders[i], caches[i]) for i in range(6)
+            _encode(table[:, i], encoders[i], caches[i]) for i in range(6)
         )
         keys = space.pack(area_c, grain_c, period_c, sex_c, band_c)
-        values = np.array(columns[6], np.float64)
+        values = table[:, 6].astype(np.float64)
         # A row without a batch reads as NaN here, and counts as batch 0.
-        batches = np.nan_to_num(np.array(columns[7], np.float64), nan=0.0).astype(np.int64)
+        batch_ids = np.array(table[:, 7].tolist(), np.float64)
+        batches = np.nan_to_num(batch_ids, nan=0.0).astype(np.int64)
         if len(rank) == 1:
             ranks = np.zeros(len(values), np.int64)
         else:
-            ranks = np.fromiter(map(rank.__getitem__, columns[8]), np.int64, len(values))
+            ranks = np.fromiter(map(rank.__getitem__, table[:, 8]), np.int64, len(values))
         parts.append((keys, dims_c, values, batches, ranks))
-        del rows, columns
+        del table
     if not parts:
         empty = np.empty(0, np.int64)
         return Rows(empty, empty, np.empty(0, np.float64), empty, empty, [])
@@ -162,7 +166,7 @@ def _ordinal(start: object) -> int:
     return day.toordinal()
 
 
-def _encode(column: Sequence[Any], encode: Callable[[Any], int], cache: dict[Any, int]) -> Ints:
+def _encode(column: npt.NDArray[Any], encode: Callable[[Any], int], cache: dict[Any, int]) -> Ints:
     """Codes of a column of labels: each distinct label is encoded once."""
     for label in set(column).difference(cache):
         cache[label] = encode(label)
