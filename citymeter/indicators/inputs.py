@@ -223,15 +223,19 @@ class ObservationResolver:
             session, city_id, metrics, scope.area_ids, scope.period_from, scope.period_to,
             levels, bands, into.space,
         )  # fmt: skip
-        by_dims: dict[str, observation_tables.Cells] = {}
+        refs: dict[InputRequest, MetricRef] = {}
         for request in wanted:
-            ref = request.node
-            assert isinstance(ref, MetricRef)
-            dims = observation_tables.canonical_dims(ref.dims)
-            if dims not in by_dims:
-                by_dims[dims] = observation_tables.Cells(rows, dims)
+            assert isinstance(request.node, MetricRef)
+            refs[request] = request.node
+        by_dims = {
+            dims: observation_tables.Cells(rows, dims)
+            for dims in {observation_tables.canonical_dims(ref.dims) for ref in refs.values()}
+        }
+        del rows  # the cells of each dims value are all the tables need: free the raw columns
+        for request, ref in refs.items():
+            cells = by_dims[observation_tables.canonical_dims(ref.dims)]
             into.tables[request] = observation_tables.table(
-                by_dims[dims], ref, request.by_sex, request.by_age, into.space
+                cells, ref, request.by_sex, request.by_age, into.space
             )
 
 
