@@ -1,9 +1,10 @@
 """The indicator engine: compute a pack's indicators for a city from its inputs, roll months up to
 quarters and years, and store the values with provenance.
 
-Inputs are read in bulk through the resolvers of `inputs.py` (one query per metric), formulas are
-evaluated in Python cell by cell, and a run records a watermark (the highest observation batch id)
-so that the next incremental run recomputes only the cells whose observations changed.
+Inputs are read in bulk through the resolvers of `inputs.py` (one query per metric) into column
+tables, formulas are evaluated over whole columns (`evaluation.py`) and rolled up the same way
+(`rollups.py`), and a run records a watermark (the highest observation batch id) so that the next
+incremental run recomputes only the cells whose observations changed.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+import numpy as np
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.errors import InvalidInput, NotFound
+from citymeter.indicators import evaluation, rollups, value_rows
 from citymeter.indicators import inputs as resolving
+from citymeter.indicators.cells import CellSpace, ColumnTable, InputValue, distinct
 from citymeter.indicators.formula import (
     Aggregate,
     Binary,
@@ -32,34 +36,27 @@ from citymeter.indicators.formula import (
     Unary,
     walk,
 )
-from citymeter.indicators.inputs import Cell, InputRequest, InputValue, Scope
+from citymeter.indicators.inputs import InputRequest, Scope
 from citymeter.indicators.loader import LoadedPack, load_pack
 from citymeter.indicators.models import IndicatorRun, IndicatorValue
+from citymeter.indicators.rollups import Block, InputColumns
 from citymeter.indicators.schema import IndicatorDefinition
-from citymeter.observations.models import LoadBatch, Metric, Observation
+from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
 from citymeter.places.models import Area, City
-
-GRAIN_ORDER = {"day": 0, "month": 1, "quarter": 2, "year": 3}
-SUB_PERIODS = {("month", "quarter"): 3, ("month", "year"): 12, ("quarter", "year"): 4}
-
-
-@dataclass
-class CellValue:
-    value: float
-    quality: str
-    inputs: dict[str, InputValue]
-    periods: int = 1
-    rollup: str | None = None
 
 
 @dataclass
 class IndicatorResult:
     code: str
-    cells: dict[Cell, CellValue] = field(default_factory=dict)
+    block: Block | None = None  # the values, with roll-ups; None: no value
     errors: list[str] = field(default_factory=list)
     incomplete: int = 0  # cells where some input was missing
     personal: set[str] = field(default_factory=set)  # input keys from internal data
     counts: set[str] = field(default_factory=set)  # input keys counting people
+    space: CellSpace = field(default_factory=CellSpace)  # how the block's keys are packed
+
+    def __len__(self) -> int:
+        return 0 if self.block is None else len(self.block)
 
 
 @dataclass
@@ -93,14 +90,6 @@ def _requests(definition: IndicatorDefinition, formula: Formula) -> list[InputRe
     by_age = definition.breakdowns.age_band
     levels = frozenset(definition.breakdowns.area_levels)
     return [InputRequest(node, by_sex, by_age, levels) for node in input_nodes(formula)]
-
-
-def _period_of(start: dt.date, grain: str) -> dt.date:
-    if grain == "quarter":
-        return start.replace(month=(start.month - 1) // 3 * 3 + 1, day=1)
-    if grain == "year":
-        return start.replace(month=1, day=1)
-    return start
 
 
 Evaluator = Callable[[Mapping[str, float]], float]
@@ -180,107 +169,84 @@ def _evaluate(
 def compute_indicator(
     definition: IndicatorDefinition,
     formula: Formula,
-    tables: Mapping[str, dict[Cell, InputValue]],
+    tables: Mapping[str, ColumnTable],
+    space: CellSpace,
     levels: Mapping[int, str],
     unresolved_quality: bool = False,
 ) -> IndicatorResult:
     """Values of one indicator at every cell where its inputs exist, with roll-ups."""
-    result = IndicatorResult(definition.code)
+    result = IndicatorResult(definition.code, space=space)
     allowed_levels = set(definition.breakdowns.area_levels)
-    cells: set[Cell] = set()
-    for table in tables.values():
-        cells.update(c for c in table if levels.get(c.area_id) in allowed_levels)
-    direct: dict[str, dict[Cell, CellValue]] = defaultdict(dict)
-    quality = "unknown" if unresolved_quality else "measured"
+    allowed = np.fromiter(
+        (levels.get(a) in allowed_levels for a in space.area_ids), np.bool_, len(space.area_ids)
+    )
+    keys = distinct(np.concatenate([t.keys for t in tables.values()]))
+    keys = keys[allowed[CellSpace.area_of(keys)]]
+    inputs: dict[str, InputColumns] = {}
+    for key, table in tables.items():
+        inputs[key] = InputColumns(*table.aligned(keys))
+    columns = {k: evaluation.Column(c.values, c.present) for k, c in inputs.items()}
+    evaluated = evaluation.evaluate(formula.tree, columns, len(keys))
+    ok, values = evaluated.ok, evaluated.values
+    result.incomplete = int(evaluated.missing.sum())
     errors: dict[str, int] = {}
-    for cell in cells:
-        used = {k: t[cell] for k, t in tables.items() if cell in t}
-        value, error = _evaluate(formula, used)
-        if error is not None:
-            errors[error] = errors.get(error, 0) + 1
-            continue
-        if value is None:
-            result.incomplete += 1
-            continue
-        direct[cell.grain][cell] = CellValue(value, quality, used)
+    unsettled = np.flatnonzero(evaluated.unsettled)
+    if len(unsettled):
+        # A zero divisor or a result that is not finite: the cell-by-cell path words the error.
+        ok, values = ok.copy(), values.copy()
+        # The outcome depends on the input values only: cells with the same ones share it.
+        outcomes: dict[tuple[tuple[str, float], ...], tuple[float | None, str | None]] = {}
+        for i in unsettled.tolist():
+            used = {
+                k: InputValue(float(c.values[i]), int(c.observations[i]), int(c.batches[i]))
+                for k, c in inputs.items()
+                if c.present[i]
+            }
+            seen = tuple((k, v.value) for k, v in used.items())
+            if seen not in outcomes:
+                outcomes[seen] = _evaluate(formula, used)
+            value, error = outcomes[seen]
+            if error is not None:
+                errors[error] = errors.get(error, 0) + 1
+            elif value is None:
+                result.incomplete += 1
+            else:
+                ok[i], values[i] = True, value
     for message, times in errors.items():
         suffix = f" ({times} cells)" if times > 1 else ""
         result.errors.append(message + suffix)
+    quality = rollups.UNKNOWN if unresolved_quality else rollups.MEASURED
+    size = int(ok.sum())
+    direct = Block(
+        keys[ok], values[ok], np.full(size, quality, np.int64), np.ones(size, np.int64),
+        np.zeros(size, np.bool_), {k: c.take(ok) for k, c in inputs.items()},
+    )  # fmt: skip
+    grains = CellSpace.grain_of(direct.keys)
+    months, quarters, years = (
+        direct.take(grains == space.grains.code(g)) for g in ("month", "quarter", "year")
+    )
     # Roll up month → quarter → year; a value computed at a grain from its own inputs wins.
-    months = direct.get("month", {})
-    quarters = dict(direct.get("quarter", {}))
-    for cell, rolled in _rollup(definition, formula, months, "quarter").items():
-        quarters.setdefault(cell, rolled)
-    years = dict(direct.get("year", {}))
-    for cell, rolled in _rollup(definition, formula, months, "year").items():
-        years.setdefault(cell, rolled)
-    for cell, rolled in _rollup(definition, formula, direct.get("quarter", {}), "year").items():
-        years.setdefault(cell, rolled)
-    keep_from = GRAIN_ORDER[definition.periodicity]
-    for grain, values in (("month", months), ("quarter", quarters), ("year", years)):
-        if GRAIN_ORDER[grain] >= keep_from:
-            result.cells.update(values)
-    return result
-
-
-def _rollup(
-    definition: IndicatorDefinition,
-    formula: Formula,
-    fine: Mapping[Cell, CellValue],
-    grain: str,
-) -> dict[Cell, CellValue]:
-    if not fine:
-        return {}
-    fine_grain = next(iter(fine)).grain
-    expected = SUB_PERIODS[(fine_grain, grain)]
-    groups: dict[Cell, list[tuple[Cell, CellValue]]] = defaultdict(list)
-    for cell, cell_value in fine.items():
-        target = Cell(
-            cell.area_id, grain, _period_of(cell.period_start, grain), cell.sex, cell.age_band
-        )
-        groups[target].append((cell, cell_value))
     rule = definition.rollup
-    out: dict[Cell, CellValue] = {}
-    for target, members in groups.items():
-        members.sort(key=lambda item: item[0].period_start)
-        n = len(members)
-        complete = n == expected
-        values = [v.value for _, v in members]
-        merged: dict[str, InputValue] = {}
-        sums: dict[str, list[InputValue]] = defaultdict(list)
-        for _, member in members:
-            for key, iv in member.inputs.items():
-                sums[key].append(iv)
-        for key, ivs in sums.items():
-            merged[key] = InputValue(
-                sum(i.value for i in ivs) / len(ivs),
-                sum(i.observations for i in ivs),
-                max(i.batch for i in ivs),
-            )
-        if rule == "sum":
-            value = sum(values) * (expected / n)
-        elif rule == "mean":
-            value = sum(values) / n
-        elif rule == "last":
-            value = values[-1]
-            last_expected = _period_of(target.period_start, grain)
-            complete = members[-1][0].period_start >= _last_sub_period(last_expected, grain)
-        else:
-            computed, _ = _evaluate(formula, merged)
-            if computed is None:
-                continue
-            value = computed
-        quality = members[0][1].quality if complete else "extrapolated"
-        if any(m.quality == "unknown" for _, m in members):
-            quality = "unknown"
-        out[target] = CellValue(value, quality, merged, n, rule)
-    return out
-
-
-def _last_sub_period(start: dt.date, grain: str) -> dt.date:
-    months = 3 if grain == "quarter" else 12
-    month = start.month + months - 1
-    return dt.date(start.year, month, 1)
+    kept: list[Block] = []
+    keep_from = rollups.GRAIN_ORDER[definition.periodicity]
+    if keep_from <= rollups.GRAIN_ORDER["month"]:
+        kept.append(months)
+    if keep_from <= rollups.GRAIN_ORDER["quarter"]:
+        from_months = rollups.roll_up(months, "month", "quarter", rule, formula, space)
+        kept.append(rollups.first_wins([quarters, from_months]))
+    kept.append(
+        rollups.first_wins(
+            [
+                years,
+                rollups.roll_up(months, "month", "year", rule, formula, space),
+                rollups.roll_up(quarters, "quarter", "year", rule, formula, space),
+            ]
+        )
+    )
+    block = Block.concat(kept)
+    if len(block):
+        result.block = block
+    return result
 
 
 # ---------------------------------------------------------------- runs
@@ -338,6 +304,7 @@ def compute(
     )
     mode = "full"
     scope = Scope()
+    window: tuple[dt.date, dt.date] | None = None
     if codes is not None:
         mode = "single"
     elif not full and previous is not None and previous.summary.get("undone") == undone:
@@ -354,15 +321,20 @@ def compute(
         if not changed["areas"]:
             definitions = []
         else:
+            # Read whole years (a year's roll-up needs all its months) but write only the
+            # periods that contain a changed one: the month, its quarter, its year.
             scope = Scope(
                 frozenset(changed["areas"]),
                 changed["from"].replace(month=1, day=1),
                 changed["to"].replace(month=12, day=31),
             )
+            window = (changed["from"], changed["to"])
     report = RunReport(city.code, pack, mode, watermark=watermark)
     report.indicators = len(definitions)
     results = evaluate_pack(session, city, loaded, definitions, scope, report)
-    report.values_written = _store(session, city, loaded, definitions, results, scope)
+    if window is not None:
+        results = (_within(definition, result, window) for definition, result in results)
+    report.values_written = _store(session, city, loaded, definitions, results, scope, window)
 
     run = IndicatorRun(
         city_id=city.id,
@@ -450,7 +422,11 @@ def evaluate_pack(
     for definition in definitions:
         formula = loaded.formulas[definition.code]
         mine = _requests(definition, formula)
-        tables = {r.key: resolution.tables[r] for r in mine if r in resolution.tables}
+        tables: dict[str, ColumnTable] = {}
+        for request in mine:
+            table = resolution.columns(request)
+            if table is not None:
+                tables[request.key] = table
         for request in mine:
             uses[request] -= 1
             if uses[request] == 0:
@@ -458,17 +434,34 @@ def evaluate_pack(
         if not tables:
             continue
         from_records = any(not isinstance(r.node, MetricRef) and r.key in tables for r in mine)
-        result = compute_indicator(definition, formula, tables, levels, from_records)
+        result = compute_indicator(
+            definition, formula, tables, resolution.space, levels, from_records
+        )
         result.personal = {k for k in tables if k in resolution.personal}
         result.counts = {k for k in tables if k in resolution.counts}
         report.errors.extend(result.errors)
-        if result.cells:
+        if len(result):
             report.computed.append(definition.code)
         del tables
         yield definition, result
 
 
-_INSERT_CHUNK = 10_000
+def _within(
+    definition: IndicatorDefinition, result: IndicatorResult, window: tuple[dt.date, dt.date]
+) -> tuple[IndicatorDefinition, IndicatorResult]:
+    """The result restricted to the cells whose period overlaps the window of changed periods."""
+    block = result.block
+    if block is not None:
+        first, last = window
+        space = result.space
+        earliest = np.array(
+            [rollups.period_start(first, grain).toordinal() for grain in space.grains.labels],
+            np.int64,
+        )
+        starts = CellSpace.period_of(block.keys)
+        inside = (starts >= earliest[CellSpace.grain_of(block.keys)]) & (starts <= last.toordinal())
+        result.block = block.take(inside) if inside.any() else None
+    return definition, result
 
 
 def _store(
@@ -478,75 +471,47 @@ def _store(
     definitions: list[IndicatorDefinition],
     results: Iterable[tuple[IndicatorDefinition, IndicatorResult]],
     scope: Scope,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> int:
-    """Replace the stored values of these indicators within the scope."""
+    """Replace the stored values of these indicators within the scope (and, given a window of
+    changed periods, only the values of the periods overlapping it)."""
     pack = loaded.pack.id
     codes = [d.code for d in definitions]
     if not codes:
         return 0
-    stmt = delete(IndicatorValue).where(
-        IndicatorValue.pack == pack,
-        IndicatorValue.city_id == city.id,
-        IndicatorValue.code.in_(codes),
-    )
+    stmt = delete(IndicatorValue).where(IndicatorValue.pack == pack, IndicatorValue.code.in_(codes))
     if scope.area_ids is not None:
+        # The areas are the city's; naming the city as well would lead SQLite to its city_id
+        # index (every value of the city) instead of the (pack, code, area, grain, period) one.
         stmt = stmt.where(IndicatorValue.area_id.in_(sorted(scope.area_ids)))
-    if scope.period_from is not None:
-        stmt = stmt.where(IndicatorValue.period_start >= scope.period_from)
-    if scope.period_to is not None:
-        stmt = stmt.where(IndicatorValue.period_start <= scope.period_to)
-    session.execute(stmt.execution_options(synchronize_session=False))
-    connection = session.connection()
-    now = dt.datetime.now(dt.UTC)
-    written = 0
-    rows: list[dict[str, Any]] = []
-    table = IndicatorValue.__table__
-    for definition, result in results:
-        personal = sorted(result.personal)
-        counted = result.counts
-        for cell, cv in result.cells.items():
-            counts = [iv.value for k, iv in cv.inputs.items() if k in counted]
-            provenance: dict[str, Any] = {
-                "inputs": {
-                    k: {"value": iv.value, "observations": iv.observations, "batch": iv.batch}
-                    for k, iv in cv.inputs.items()
-                },
-                "batches": sorted({iv.batch for iv in cv.inputs.values() if iv.batch}),
-            }
-            if cv.rollup is not None:
-                provenance["rollup"] = cv.rollup
-                provenance["periods"] = cv.periods
-            if personal:
-                provenance["personal"] = personal
-            rows.append(
-                {
-                    "pack": pack,
-                    "code": definition.code,
-                    "definition_version": definition.version,
-                    "city_id": city.id,
-                    "area_id": cell.area_id,
-                    "grain": cell.grain,
-                    "period_start": cell.period_start,
-                    "sex": cell.sex,
-                    "age_band": cell.age_band,
-                    "value": cv.value,
-                    "unit": definition.unit,
-                    "quality": cv.quality,
-                    "input_count": sum(iv.observations for iv in cv.inputs.values()),
-                    "min_count": min(counts) if counts else None,
-                    "provenance": provenance,
-                    "computed_at": now,
-                }
+    else:
+        stmt = stmt.where(IndicatorValue.city_id == city.id)
+    if window is None:
+        if scope.period_from is not None:
+            stmt = stmt.where(IndicatorValue.period_start >= scope.period_from)
+        if scope.period_to is not None:
+            stmt = stmt.where(IndicatorValue.period_start <= scope.period_to)
+        statements = [stmt]
+    else:
+        # One statement per grain, so that the index (code, area, grain, period) serves each.
+        first, last = window
+        statements = [
+            stmt.where(
+                IndicatorValue.grain == grain,
+                IndicatorValue.period_start >= rollups.period_start(first, grain),
+                IndicatorValue.period_start <= last,
             )
-            if len(rows) >= _INSERT_CHUNK:
-                connection.execute(insert(table), rows)  # type: ignore[arg-type]
-                written += len(rows)
-                rows = []
-    if rows:
-        connection.execute(insert(table), rows)  # type: ignore[arg-type]
-        written += len(rows)
+            for grain in GRAINS
+        ]
+    for statement in statements:
+        session.execute(statement.execution_options(synchronize_session=False))
+    writer = value_rows.Writer(session.connection(), pack, city.id)
+    for definition, result in results:
+        if result.block is not None:
+            writer.add(definition, result.block, result.personal, result.counts, result.space)
+    writer.close()
     session.flush()
-    return written
+    return writer.written
 
 
 def check_scope(city_code: str | None) -> str:

@@ -14,35 +14,25 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Protocol
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citymeter.indicators import breakdowns
+from citymeter.indicators import observation_tables
+
+# Cell and InputValue are re-exported: resolvers of other features build their tables with them.
+from citymeter.indicators.cells import Cell as Cell
+from citymeter.indicators.cells import CellSpace, ColumnTable
+from citymeter.indicators.cells import InputValue as InputValue
 from citymeter.indicators.formula import Aggregate, MetricRef
 from citymeter.indicators.loader import shipped_catalogue
 from citymeter.indicators.units import UnitError, parse_unit
-from citymeter.observations.models import Metric, Observation
-from citymeter.places.models import Area
+from citymeter.observations.models import Metric
 
 # Units of counts of people: a value computed from fewer of them than the disclosure threshold is
 # suppressed in the public view.
 PERSONAL_COUNT_UNITS = frozenset({"persons", "households"})
-
-
-class Cell(NamedTuple):
-    area_id: int
-    grain: str
-    period_start: dt.date
-    sex: str
-    age_band: str
-
-
-class InputValue(NamedTuple):
-    value: float
-    observations: int  # how many stored observations make up the value
-    batch: int  # the latest load batch among them (0: unknown)
 
 
 InputTable = dict[Cell, InputValue]
@@ -75,18 +65,21 @@ class Scope:
 class Resolution:
     """What resolvers found: a table per request, and what they could not resolve."""
 
-    tables: dict[InputRequest, InputTable] = field(default_factory=dict)
+    tables: dict[InputRequest, InputTable | ColumnTable] = field(default_factory=dict)
     unresolved: dict[str, str] = field(default_factory=dict)  # input key → why
     problems: list[str] = field(default_factory=list)
     personal: set[str] = field(default_factory=set)  # input keys from internal/personal data
     counts: set[str] = field(default_factory=set)  # input keys counting people
-    _shared: Any = field(default=None, repr=False, compare=False)
+    # How the tables' cells are packed; resolvers reading columns pack theirs with it.
+    space: CellSpace = field(default_factory=CellSpace, repr=False, compare=False)
 
-    def shared(self) -> _Shared:
-        """The cells shared by the tables of this resolution (see `_Shared`)."""
-        if self._shared is None:
-            self._shared = _Shared()
-        return self._shared  # type: ignore[no-any-return]
+    def columns(self, request: InputRequest) -> ColumnTable | None:
+        """The request's table as columns (tables built cell by cell are converted once)."""
+        table = self.tables.get(request)
+        if table is None or isinstance(table, ColumnTable):
+            return table
+        converted = self.tables[request] = ColumnTable.from_cells(table, self.space)
+        return converted
 
 
 class InputResolver(Protocol):
@@ -152,10 +145,6 @@ def resolve(
 def metric_aliases() -> dict[str, list[str]]:
     """Catalogue metric → further stored metric codes that measure the same quantity."""
     return {code: list(spec.aliases) for code, spec in shipped_catalogue().metrics.items()}
-
-
-def _canonical_dims(pairs: Iterable[tuple[str, str]]) -> str:
-    return ";".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
 class ObservationResolver:
@@ -225,77 +214,29 @@ class ObservationResolver:
         wanted: list[InputRequest],
         into: Resolution,
     ) -> None:
-        """Stream the metric's observations (with its aliases) in (area, grain, period) order
-        and turn each chunk of groups into the requests' input tables, so that memory holds the
-        tables, not the raw rows. The catalogue's own code wins over an alias in the same cell;
-        only the age-band totals are read when no request needs the bands.
-
-        Rows are read through Core (no ORM rows) and period starts are converted once per
-        distinct value; cells are shared between all tables of a resolution."""
-        tables: dict[InputRequest, InputTable] = {r: {} for r in wanted}
-        for request in wanted:
-            into.tables[request] = tables[request]
+        """Read the metric once (with its aliases) and cut every request's table from it."""
         if not metrics:
+            for request in wanted:
+                into.tables[request] = ColumnTable.empty()
             return
-        canonical = metrics[0].id
-        observation = Observation.__table__
-        area = Area.__table__
-        query = (
-            select(
-                observation.c.area_id,
-                observation.c.grain,
-                type_coerce(observation.c.period_start, String),
-                observation.c.dims,
-                observation.c.sex,
-                observation.c.age_band,
-                observation.c.value,
-                observation.c.batch_id,
-                observation.c.metric_id,
+        rows = observation_tables.read(
+            session, city_id, metrics, scope.area_ids, scope.period_from, scope.period_to,
+            levels, bands, into.space,
+        )  # fmt: skip
+        refs: dict[InputRequest, MetricRef] = {}
+        for request in wanted:
+            assert isinstance(request.node, MetricRef)
+            refs[request] = request.node
+        by_dims = {
+            dims: observation_tables.Cells(rows, dims)
+            for dims in {observation_tables.canonical_dims(ref.dims) for ref in refs.values()}
+        }
+        del rows  # the cells of each dims value are all the tables need: free the raw columns
+        for request, ref in refs.items():
+            cells = by_dims[observation_tables.canonical_dims(ref.dims)]
+            into.tables[request] = observation_tables.table(
+                cells, ref, request.by_sex, request.by_age, into.space
             )
-            .join(area, area.c.id == observation.c.area_id)
-            .where(
-                observation.c.metric_id.in_([m.id for m in metrics]),
-                area.c.city_id == city_id,
-                area.c.level.in_(sorted(levels)),
-            )
-            .order_by(observation.c.area_id, observation.c.grain, observation.c.period_start)
-        )
-        if scope.area_ids is not None:
-            query = query.where(observation.c.area_id.in_(sorted(scope.area_ids)))
-        if scope.period_from is not None:
-            query = query.where(observation.c.period_start >= scope.period_from)
-        if scope.period_to is not None:
-            query = query.where(observation.c.period_start <= scope.period_to)
-        if not bands:
-            query = query.where(observation.c.age_band == "total")
-        shared = into.shared()
-        groups: dict[tuple[int, str, object, str], dict[str, dict[str, tuple[float, int, int]]]]
-        groups = {}
-        last: tuple[int, str, object] | None = None
-        # Options on the statement, not the connection: a connection option would stay and turn
-        # every later statement of the transaction into a server-side cursor on PostgreSQL.
-        result = session.connection().execute(query.execution_options(yield_per=50_000))
-        for rows in result.partitions():
-            for area_id, grain, start, dims, sex, age, value, batch, metric_id in rows:
-                here = (area_id, grain, start)
-                if here != last:
-                    if len(groups) >= _CHUNK_GROUPS:
-                        _flush(groups, wanted, tables, shared)
-                        groups = {}
-                    last = here
-                by_sex = groups.get((area_id, grain, start, dims))
-                if by_sex is None:
-                    by_sex = groups[(area_id, grain, start, dims)] = {}
-                cells = by_sex.get(sex)
-                if cells is None:
-                    cells = by_sex[sex] = {}
-                if metric_id != canonical and age in cells:
-                    continue
-                cells[age] = (value, 1, batch or 0)
-        _flush(groups, wanted, tables, shared)
-
-
-_CHUNK_GROUPS = 2000
 
 
 def _same_unit(a: str, b: str) -> bool:
@@ -303,125 +244,6 @@ def _same_unit(a: str, b: str) -> bool:
         return parse_unit(a).same_as(parse_unit(b))
     except UnitError:
         return a.strip() == b.strip()
-
-
-_BAND_CACHE: dict[tuple[frozenset[str], breakdowns.AgeRange], list[str]] = {}
-
-
-def _bands(labels: frozenset[str], wanted: breakdowns.AgeRange) -> list[str]:
-    key = (labels, wanted)
-    if key not in _BAND_CACHE:
-        valid = []
-        for label in labels:
-            try:
-                breakdowns.parse_band(label)
-            except ValueError:
-                continue
-            valid.append(label)
-        _BAND_CACHE[key] = breakdowns.select_age_bands(sorted(valid), wanted)
-    return _BAND_CACHE[key]
-
-
-class _Shared:
-    """Cells and period starts shared by every table of one resolution: a cell is created once,
-    however many inputs have a value there."""
-
-    def __init__(self) -> None:
-        self.cells: dict[tuple[int, str, object, str, str], Cell] = {}
-        self.dates: dict[object, dt.date] = {}
-
-    def cell(self, area_id: int, grain: str, start: object, sex: str, band: str) -> Cell:
-        key = (area_id, grain, start, sex, band)
-        found = self.cells.get(key)
-        if found is None:
-            day = self.dates.get(start)
-            if day is None:
-                day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
-                self.dates[start] = day
-            found = self.cells[key] = _new_cell((area_id, grain, day, sex, band))
-        return found
-
-
-def _new_cell(parts: tuple[int, str, dt.date, str, str]) -> Cell:
-    return tuple.__new__(Cell, parts)
-
-
-def _new_value(parts: tuple[float, int, int]) -> InputValue:
-    return tuple.__new__(InputValue, parts)
-
-
-_Groups = Mapping[tuple[int, str, object, str], Mapping[str, Mapping[str, tuple[float, int, int]]]]
-
-
-def _flush(
-    groups: _Groups,
-    wanted: list[InputRequest],
-    tables: dict[InputRequest, InputTable],
-    shared: _Shared,
-) -> None:
-    by_dims: dict[str, list[tuple[tuple[int, str, object, str], Any]]] = defaultdict(list)
-    for group, cells in groups.items():
-        by_dims[group[3]].append((group, cells))
-    for request in wanted:
-        _table(by_dims, request, tables[request], shared)
-
-
-def _table(
-    by_dims: Mapping[str, list[tuple[tuple[int, str, object, str], Any]]],
-    request: InputRequest,
-    table: InputTable,
-    shared: _Shared,
-) -> None:
-    ref = request.node
-    assert isinstance(ref, MetricRef)
-    matching = by_dims.get(_canonical_dims(ref.dims))
-    if not matching:
-        return
-    if ref.sex is not None:
-        sexes = [ref.sex]
-    elif request.by_sex:
-        sexes = ["total", "male", "female"]
-    else:
-        sexes = ["total"]
-    cell = shared.cell
-    new = _new_value
-    for (area_id, grain, start, _), cells in matching:
-        for sex in sexes:
-            by_age = _by_age(cells, sex)
-            if not by_age:
-                continue
-            out_sex = sex if request.by_sex else "total"
-            if ref.ages is not None:
-                chosen = _bands(frozenset(by_age), ref.ages)
-                if not chosen:
-                    continue
-                picked = [by_age[b] for b in chosen]
-                total = sum(p[0] for p in picked)
-                batch = max(p[2] for p in picked)
-                count = sum(p[1] for p in picked)
-                table[cell(area_id, grain, start, out_sex, "total")] = new((total, count, batch))
-            elif request.by_age:
-                for band, parts in by_age.items():
-                    table[cell(area_id, grain, start, out_sex, band)] = new(parts)
-            elif "total" in by_age:
-                table[cell(area_id, grain, start, out_sex, "total")] = new(by_age["total"])
-
-
-def _by_age(
-    cells: Mapping[str, Mapping[str, tuple[float, int, int]]], sex: str
-) -> Mapping[str, tuple[float, int, int]]:
-    """Age band → (value, observations, batch) for one sex; the sex total is male + female
-    when it is not stored itself."""
-    found = cells.get(sex)
-    if found:
-        return found
-    if sex != "total":
-        return {}
-    male, female = cells.get("male", {}), cells.get("female", {})
-    return {
-        age: (male[age][0] + female[age][0], 2, max(male[age][2], female[age][2]))
-        for age in male.keys() & female.keys()
-    }
 
 
 register_resolver(ObservationResolver())

@@ -109,6 +109,27 @@ def test_incremental_recompute_touches_only_changed_cells(
     assert (third.mode, third.values_written) == ("incremental", 0)
 
 
+def test_a_new_month_rewrites_only_that_month_its_quarter_and_its_year(
+    db: Session, town: City, store: Store
+) -> None:
+    _year_of_labour(store, 2024, last=11)
+    engine.compute(db, city_code="town", pack_id="administration", full=True)
+    before = _values(db, "employment_rate", sex="total", age_band="total")
+    store(labour_rows("T1", dt.date(2024, 12, 1), 330, 500))
+    engine.compute(db, city_code="town", pack_id="administration")
+    after = _values(db, "employment_rate", sex="total", age_band="total")
+    rewritten = {k for k, v in after.items() if k not in before or before[k].id != v.id}
+    assert rewritten == {
+        ("T1", "month", dt.date(2024, 12, 1)),
+        ("T1", "quarter", dt.date(2024, 10, 1)),
+        ("T1", "year", dt.date(2024, 1, 1)),
+    }
+    # The year is rolled up from all twelve months, the eleven it did not rewrite included.
+    year = after[("T1", "year", dt.date(2024, 1, 1))]
+    assert year.quality == "measured" and year.provenance["periods"] == 12
+    assert year.value == pytest.approx((sum(300 + i for i in range(11)) + 330) / 12 / 500 * 100)
+
+
 def test_undoing_a_batch_forces_a_full_recompute(db: Session, town: City, store: Store) -> None:
     _year_of_labour(store, 2024)
     extra = store(labour_rows("T1", dt.date(2025, 1, 1), 330, 500))
