@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.loadclients import fan_out
 from citymeter.ngsi import service
 from citymeter.ngsi.context import CORE
 from citymeter.ngsi.representation import entity_from_body, format_time
@@ -119,16 +119,13 @@ def _drive(
     label: str, port: int, token: str, entity_ids: list[str], count: int, clients: int
 ) -> Rate:
     """`count` PATCH requests from `clients` threads, each on its own keep-alive connection."""
-    latencies: list[float] = []
-    failures = [0]
-    lock = threading.Lock()
     per_client = count // clients
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
-    def client(index: int) -> None:
+    def client(index: int) -> tuple[list[float], int]:
         rng = random.Random(index)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
+        latencies: list[float] = []
         bad = 0
         for step in range(per_client):
             entity_id = entity_ids[rng.randrange(len(entity_ids))]
@@ -139,22 +136,14 @@ def _drive(
             connection.request("PATCH", f"/ngsi-ld/v1/entities/{entity_id}/attrs", body, headers)
             response = connection.getresponse()
             response.read()
-            mine.append(time.perf_counter() - started)
+            latencies.append(time.perf_counter() - started)
             if response.status != 204:
                 bad += 1
         connection.close()
-        with lock:
-            latencies.extend(mine)
-            failures[0] += bad
+        return latencies, bad
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    return _rate(label, latencies, elapsed, failures[0])
+    run = fan_out(clients, client)
+    return _rate(label, run.latencies, run.elapsed, run.failures)
 
 
 def _rate(label: str, latencies: list[float], elapsed: float, failures: int) -> Rate:
