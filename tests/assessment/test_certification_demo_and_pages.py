@@ -40,11 +40,20 @@ def test_public_verification_page_registry_and_api(db: Session, client: TestClie
     made = build_certification_demo(db, SYSTEM_VIEWER)
     assert made is not None
     number = made.certificates[0]
-    page = client.get(f"/certificates/{number}")
+    page = client.get(f"/certificates/{number}?lang=en")
     assert page.status_code == 200 and "This certificate is valid." in page.text
-    assert client.get("/certificates/CM-1999-00001").status_code == 404
-    registry = client.get("/certificates")
+    korean = client.get(f"/certificates/{number}?lang=ko")
+    assert "유효한 인증서입니다." in korean.text and 'lang="ko"' in korean.text
+    missing = client.get("/certificates/<b>CM-1999-00001</b>?lang=en")
+    assert missing.status_code == 404 and "<b>CM-1999" not in missing.text
+    registry = client.get("/certificates?lang=en")
     assert registry.status_code == 200 and number in registry.text
+    assert "인증서 등록부" in client.get("/certificates?lang=ko").text
+    # The filters offer the rounds and classes the registry holds; a filter narrows the list.
+    assert '<option value="DEMO-KR-FINISHED"' in registry.text
+    small = client.get("/certificates?class=small&lang=en").text
+    rows = small.count('<tr>\n    <td><a href="/certificates/')
+    assert 0 < rows < registry.text.count('<tr>\n    <td><a href="/certificates/')
     api = client.get(f"/api/v1/certificates/{number}").json()
     assert api["status"] == "valid"
     # Anonymous callers cannot read applications, evidence or the committee view.

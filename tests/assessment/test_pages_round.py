@@ -185,7 +185,7 @@ def test_a_round_end_to_end_through_the_pages(db: Session, client: TestClient) -
 
     # Anyone verifies the certificate and prints it.
     client.cookies.clear()
-    assert "This certificate is valid." in client.get(f"/certificates/{number}").text
+    assert "This certificate is valid." in client.get(f"/certificates/{number}?lang=en").text
     printed = client.get(f"/certification/certificates/{number}/pdf")
     assert printed.status_code == 200 and printed.content.startswith(b"%PDF-")
     api_pdf = client.get(f"/api/v1/certificates/{number}/document?format=pdf")
