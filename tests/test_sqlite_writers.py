@@ -65,3 +65,107 @@ def test_write_intent_makes_the_second_writer_wait(tmp_path: Path) -> None:
     errors, stored = _race(tmp_path, intent=True)
     assert errors == []
     assert stored == 2
+
+
+def _insert_metric(session: Session, code: str) -> None:
+    session.execute(
+        text(
+            "INSERT INTO metric (code, name, names, unit, visibility, created_at) "
+            "VALUES (:c, 'm', '{}', 'x', 'public', '2026-01-01')"
+        ),
+        {"c": code},
+    )
+
+
+def _count_metrics(engine: object) -> int:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.execute(text("SELECT count(*) FROM metric")).scalar_one())
+
+
+def test_writers_of_one_process_take_turns_and_all_commit(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    errors: list[str] = []
+
+    def writer(name: str) -> None:
+        for step in range(15):
+            try:
+                with factory() as session:
+                    session.connection(execution_options=WRITE_INTENT)
+                    _insert_metric(session, f"{name}-{step}")
+                    session.commit()
+            except Exception as exc:
+                errors.append(str(exc).splitlines()[0])
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert _count_metrics(engine) == 6 * 15
+    engine.dispose()
+
+
+def test_a_writer_that_fails_or_closes_lets_the_next_one_in(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'fail.db'}")
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    # A transaction that breaks off with an error is rolled back and frees the queue …
+    try:
+        with factory() as session, session.begin():
+            session.connection(execution_options=WRITE_INTENT)
+            _insert_metric(session, "dup")
+            _insert_metric(session, "dup")  # unique code: IntegrityError
+    except Exception as exc:
+        assert "UNIQUE" in str(exc)
+    # … and so does a session closed without commit or rollback.
+    abandoned = factory()
+    abandoned.connection(execution_options=WRITE_INTENT)
+    _insert_metric(abandoned, "abandoned")
+    abandoned.close()
+
+    done = threading.Event()
+
+    def next_writer() -> None:
+        with factory() as session:
+            session.connection(execution_options=WRITE_INTENT)
+            _insert_metric(session, "next")
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=next_writer)
+    thread.start()
+    assert done.wait(timeout=5), "the next writer was still queued after the others ended"
+    thread.join()
+    assert _count_metrics(engine) == 1
+    engine.dispose()
+
+
+def test_writers_of_different_files_do_not_queue_for_each_other(tmp_path: Path) -> None:
+    first = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    second = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    for engine in (first, second):
+        migrate.upgrade(engine)
+    holding = make_sessionmaker(first)()
+    holding.connection(execution_options=WRITE_INTENT)
+    _insert_metric(holding, "held")
+    done = threading.Event()
+
+    def other_file() -> None:
+        with make_sessionmaker(second)() as session:
+            session.connection(execution_options=WRITE_INTENT)
+            _insert_metric(session, "other")
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=other_file)
+    thread.start()
+    assert done.wait(timeout=5), "a write to another file waited for this file's writer"
+    thread.join()
+    holding.commit()
+    holding.close()
+    assert _count_metrics(first) == 1 and _count_metrics(second) == 1
+    for engine in (first, second):
+        engine.dispose()
