@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import COMPLAINTS_WRITE, Viewer
@@ -58,7 +59,7 @@ def _error(fmt: str, status: int, message: str) -> Response:
     return _render(fmt if fmt in MEDIA else "json", "errors", errors, status)
 
 
-def _answer(fmt: str, kind: str, build: Callable[[], Any], status: int = 200) -> Response:
+def answer(fmt: str, kind: str, build: Callable[[], Any], status: int = 200) -> Response:
     """Run `build` and render its result, or the Open311 error list."""
     if fmt not in MEDIA:
         return _error("json", 404, f"Unknown format {fmt!r}: use .json or .xml.")
@@ -72,7 +73,7 @@ def _answer(fmt: str, kind: str, build: Callable[[], Any], status: int = 200) ->
 def discovery(request: Request, viewer: PublicViewer, fmt: str) -> Response:
     """Where this endpoint is and what it speaks."""
     base = str(request.url_for("discovery", fmt="json")).rsplit("/", 1)[0]
-    return _answer(fmt, "discovery", lambda: open311.discovery_dict(base, "the city's 311 desk"))
+    return answer(fmt, "discovery", lambda: open311.discovery_dict(base, "the city's 311 desk"))
 
 
 @router.get("/services.{fmt}")
@@ -85,7 +86,7 @@ def services(
         city = places.get_city(session, jurisdiction_id)
         return [open311.service_dict(s) for s in service.list_services(session, city)]
 
-    return _answer(fmt, "services", build)
+    return answer(fmt, "services", build)
 
 
 @router.get("/services/{service_code}.{fmt}")
@@ -102,7 +103,7 @@ def service_definition(
         city = places.get_city(session, jurisdiction_id)
         return open311.definition_dict(service.get_service(session, city, service_code))
 
-    return _answer(fmt, "service_definition", build)
+    return answer(fmt, "service_definition", build)
 
 
 def _time(name: str, text: str | None) -> dt.datetime | None:
@@ -154,7 +155,7 @@ def list_requests(
             for r in service.list_requests(session, city, query)
         ]
 
-    return _answer(fmt, "requests", build)
+    return answer(fmt, "requests", build)
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
@@ -173,7 +174,7 @@ def get_request(
         names = service.service_names(session, city)
         return [open311.request_dict(found, names.get(found.service_type_id, ""))]
 
-    return _answer(fmt, "requests", build)
+    return answer(fmt, "requests", build)
 
 
 @router.get("/tokens/{token}.{fmt}")
@@ -190,7 +191,7 @@ def token(
         city = places.get_city(session, jurisdiction_id)
         return [open311.token_dict(service.request_for_token(session, city, token))]
 
-    return _answer(fmt, "tokens", build)
+    return answer(fmt, "tokens", build)
 
 
 _MAX_FORM_FIELDS = 1000
@@ -210,24 +211,28 @@ class FiledForm:
         return self.items
 
 
+def read_urlencoded(body: bytes) -> FiledForm:
+    """An application/x-www-form-urlencoded filing, read with the standard library's parser
+    (several times cheaper than the general form parser on the complaint feed's hot path)."""
+    try:
+        return FiledForm(
+            urllib.parse.parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS
+            )
+        )
+    except UnicodeDecodeError:
+        return FiledForm([], "The form is not UTF-8 text.")
+    except ValueError:
+        return FiledForm([], f"The form has more than {_MAX_FORM_FIELDS} fields.")
+
+
 async def _form(request: Request) -> FiledForm:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
-        # How every Open311 client files; the standard library's parser is several times
-        # cheaper than the general form parser on the hot path of the complaint feed.
-        try:
-            body = (await request.body()).decode("utf-8")
-            return FiledForm(
-                urllib.parse.parse_qsl(
-                    body, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS
-                )
-            )
-        except UnicodeDecodeError:
-            return FiledForm([], "The form is not UTF-8 text.")
-        except ValueError:
-            return FiledForm([], f"The form has more than {_MAX_FORM_FIELDS} fields.")
-    form = await request.form()
-    return FiledForm([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+        return read_urlencoded(await request.body())
+    # Closing the form closes any file parts it spooled (Open311 filings take no files).
+    async with request.form() as form:
+        return FiledForm([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
 
 
 FormItems = Annotated[FiledForm, Depends(_form)]
@@ -286,21 +291,30 @@ def create_request(
     fmt: str,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
-    """File a service request (form fields as in GeoReport v2; api_key or a Bearer token)."""
+    """File a service request (form fields as in GeoReport v2; api_key or a Bearer token).
 
-    def build() -> list[dict[str, Any]]:
-        items = form.fields()
-        given = dict(items)
-        caller = _caller(session, viewer, given.get("api_key"))
-        city = places.get_city(session, jurisdiction_id or given.get("jurisdiction_id"))
-        created = service.file_request(session, caller, city, _new_request(items))
-        session.commit()  # here, in the same worker thread call: 201 means stored
-        return [open311.created_dict(created)]
-
-    return _answer(fmt, "created", build, status=201)
+    URL-encoded filings without a browser session are answered by the filing lane in front of
+    the router (citymeter/web/api/open311_lane.py), with this same code; this route answers the
+    rest (multipart forms, browser sessions)."""
+    return answer(
+        fmt, "created", lambda: file_from_form(session, viewer, form, jurisdiction_id), status=201
+    )
 
 
-def _caller(session: SessionDep, viewer: Viewer, api_key: str | None) -> Viewer:
+def file_from_form(
+    session: Session, viewer: Viewer, form: FiledForm, jurisdiction_id: str | None
+) -> list[dict[str, Any]]:
+    """File the request a form describes and commit it (201 means stored); the Open311 answer."""
+    items = form.fields()
+    given = dict(items)
+    caller = _caller(session, viewer, given.get("api_key"))
+    city = places.get_city(session, jurisdiction_id or given.get("jurisdiction_id"))
+    created = service.file_request(session, caller, city, _new_request(items))
+    session.commit()
+    return [open311.created_dict(created)]
+
+
+def _caller(session: Session, viewer: Viewer, api_key: str | None) -> Viewer:
     if api_key:
         viewer = accounts.viewer_for_token(session, api_key)
     if viewer.user_id is None:
