@@ -156,3 +156,15 @@ def test_an_oversized_url_encoded_filing_is_refused_with_413(
     assert answer.status_code == 413
     assert "CITYMETER_MAX_UPLOAD_MB" in answer.json()["detail"]
     assert len(db.scalars(select(ServiceRequest)).all()) == before
+
+
+def test_a_bad_bearer_token_is_a_401_problem_from_the_route(
+    client: TestClient, api_key: str
+) -> None:
+    form = {k: v for k, v in _form(api_key, "x").items() if k != "api_key"}
+    answer = client.post(
+        "/open311/v2/requests.json", data=form, headers={"Authorization": "Bearer cm_wrong"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "API token is not valid" in answer.json()["detail"]
