@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.errors import InvalidInput
-from citymeter.places.models import Area, City
+from citymeter.places.models import Area, CityKey
 from citymeter.places.service import list_areas, valid_on
 
 
@@ -112,7 +112,7 @@ class AreaLocator:
         return Location(area=ref, ancestors=tuple(chain))
 
 
-def build_locator(session: Session, city: City, at: dt.date | None = None) -> AreaLocator:
+def build_locator(session: Session, city: CityKey, at: dt.date | None = None) -> AreaLocator:
     """A locator over the areas of `city` valid on `at` (default: today) that have a boundary."""
     at = at or dt.date.today()
     areas = list_areas(session, city, at=at)
@@ -123,7 +123,7 @@ def build_locator(session: Session, city: City, at: dt.date | None = None) -> Ar
     return AreaLocator(refs, shapes)
 
 
-def _no_boundaries(city: City, at: dt.date) -> InvalidInput:
+def _no_boundaries(city: CityKey, at: dt.date) -> InvalidInput:
     return InvalidInput(
         f"{city.name} has no area boundaries valid on {at}; import them with "
         "`citymeter areas import`."
@@ -140,7 +140,7 @@ _AREAS_STAMP = select(func.count(Area.id), func.max(Area.id), func.max(Area.upda
 _CACHE_SIZE = 8
 
 
-def cached_locator(session: Session, city: City, at: dt.date | None = None) -> AreaLocator:
+def cached_locator(session: Session, city: CityKey, at: dt.date | None = None) -> AreaLocator:
     """`build_locator`, reused while the city's valid areas are unchanged (one cheap query)."""
     at = at or dt.date.today()
     # On the connection, as a Core statement: no ORM result machinery for three numbers (flushed

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,27 @@ from citymeter.db.base import Base, utcnow
 
 # Levels in the order a tree usually nests; deeper custom levels are allowed.
 AREA_LEVELS = ("city", "district", "neighbourhood")
+
+
+class CityKey(Protocol):
+    """What code that only files into or locates within a city needs of it: a City, or a
+    `CityRow` read without the ORM on a hot path."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class CityRow:
+    id: int
+    code: str
+    name: str
 
 
 class City(Base):

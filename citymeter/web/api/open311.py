@@ -308,7 +308,7 @@ def file_from_form(
     items = form.fields()
     given = dict(items)
     caller = _caller(session, viewer, given.get("api_key"))
-    city = places.get_city(session, jurisdiction_id or given.get("jurisdiction_id"))
+    city = places.get_city_row(session, jurisdiction_id or given.get("jurisdiction_id"))
     created = service.file_request(session, caller, city, _new_request(items))
     session.commit()
     return [open311.created_dict(created)]
