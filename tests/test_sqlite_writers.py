@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from citymeter.db import migrate
 from citymeter.db.engine import WRITE_INTENT, make_engine, make_sessionmaker
@@ -82,6 +82,22 @@ def _count_metrics(engine: object) -> int:
         return int(conn.execute(text("SELECT count(*) FROM metric")).scalar_one())
 
 
+def _write_in_a_thread(factory: sessionmaker[Session], code: str) -> tuple[bool, threading.Thread]:
+    """Start a write-intent transaction in a thread; whether it committed within 5 s."""
+    done = threading.Event()
+
+    def write() -> None:
+        with factory() as session:
+            session.connection(execution_options=WRITE_INTENT)
+            _insert_metric(session, code)
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return done.wait(timeout=5), thread
+
+
 def test_writers_of_one_process_take_turns_and_all_commit(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
     migrate.upgrade(engine)
@@ -126,18 +142,8 @@ def test_a_writer_that_fails_or_closes_lets_the_next_one_in(tmp_path: Path) -> N
     _insert_metric(abandoned, "abandoned")
     abandoned.close()
 
-    done = threading.Event()
-
-    def next_writer() -> None:
-        with factory() as session:
-            session.connection(execution_options=WRITE_INTENT)
-            _insert_metric(session, "next")
-            session.commit()
-        done.set()
-
-    thread = threading.Thread(target=next_writer)
-    thread.start()
-    assert done.wait(timeout=5), "the next writer was still queued after the others ended"
+    finished, thread = _write_in_a_thread(factory, "next")
+    assert finished, "the next writer was still queued after the others ended"
     thread.join()
     assert _count_metrics(engine) == 1
     engine.dispose()
@@ -151,18 +157,8 @@ def test_writers_of_different_files_do_not_queue_for_each_other(tmp_path: Path) 
     holding = make_sessionmaker(first)()
     holding.connection(execution_options=WRITE_INTENT)
     _insert_metric(holding, "held")
-    done = threading.Event()
-
-    def other_file() -> None:
-        with make_sessionmaker(second)() as session:
-            session.connection(execution_options=WRITE_INTENT)
-            _insert_metric(session, "other")
-            session.commit()
-        done.set()
-
-    thread = threading.Thread(target=other_file)
-    thread.start()
-    assert done.wait(timeout=5), "a write to another file waited for this file's writer"
+    finished, thread = _write_in_a_thread(make_sessionmaker(second), "other")
+    assert finished, "a write to another file waited for this file's writer"
     thread.join()
     holding.commit()
     holding.close()

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
@@ -115,9 +115,10 @@ def create_service_type(
 
 
 # Built once: every filed request looks its service up.
-_SERVICE_BY_CODE = select(ServiceType).where(
+_OF_CITY_WITH_CODE = and_(
     ServiceType.city_id == bindparam("city_id"), ServiceType.service_code == bindparam("code")
 )
+_SERVICE_BY_CODE = select(ServiceType).where(_OF_CITY_WITH_CODE)
 
 
 def find_service(session: Session, city: CityKey, code: str) -> ServiceType | None:
@@ -141,7 +142,7 @@ _SERVICE_RULE = select(
     ServiceType.target_hours,
     ServiceType.department,
     ServiceType.attributes,
-).where(ServiceType.city_id == bindparam("city_id"), ServiceType.service_code == bindparam("code"))
+).where(_OF_CITY_WITH_CODE)
 
 
 def _service_rule(session: Session, city: CityKey, code: str) -> ServiceRule | None:

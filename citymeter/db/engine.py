@@ -65,7 +65,7 @@ class QueuedWriterConnection(sqlite3.Connection):
         if self.writer_lock is not None and not self._holding:
             self._holding = self.writer_lock.acquire(timeout=WRITER_QUEUE_SECONDS)
 
-    def _let_go(self) -> None:
+    def let_go(self) -> None:
         if self._holding and self.writer_lock is not None:
             self._holding = False
             self.writer_lock.release()
@@ -74,35 +74,35 @@ class QueuedWriterConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            self._let_go()
+            self.let_go()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            self._let_go()
+            self.let_go()
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            self._let_go()
+            self.let_go()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    immediate = connection.get_execution_options().get("sqlite_begin_immediate", False)
-    if immediate:
-        dbapi_connection = connection.connection.dbapi_connection
-        if isinstance(dbapi_connection, QueuedWriterConnection):
-            dbapi_connection.take_writer_lock()
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if isinstance(dbapi_connection, QueuedWriterConnection):
-                dbapi_connection._let_go()
-            raise
-    else:
+    if not connection.get_execution_options().get("sqlite_begin_immediate", False):
         connection.exec_driver_sql("BEGIN")
+        return
+    queued = connection.connection.dbapi_connection
+    if not isinstance(queued, QueuedWriterConnection):  # an in-memory database
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    queued.take_writer_lock()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        queued.let_go()
+        raise
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -166,7 +166,7 @@ def _merge_sqlite(
     for statement in _STAGE_TABLES:
         cursor.execute(statement)
     sent_periods = sent_series = 0
-    changes_before = connection.total_changes
+    written = 0
     # Most chunks hold only new keys, and a plain INSERT is much cheaper than an upsert. A failed
     # statement is undone by SQLite as a whole; the statements of the chunk before it stay, and
     # the upsert that redoes the chunk leaves their rows alone (same values), so the count of
@@ -188,6 +188,7 @@ def _merge_sqlite(
                 [(n, *keys.series[n]) for n in range(sent_series, len(keys.series))],
             )
             sent_series = len(keys.series)
+        changes_before = connection.total_changes
         if plain:
             try:
                 merge.run(cursor, chunk)
@@ -195,9 +196,7 @@ def _merge_sqlite(
                 plain = False  # a re-import: the next chunks likely conflict too
         if not plain:
             upsert.run(cursor, chunk)
-    written = int(connection.total_changes - changes_before)
-    # The staging writes above count as changes too.
-    written -= sent_periods + sent_series
+        written += connection.total_changes - changes_before
     _drop_stage(cursor)
     return written
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
@@ -17,6 +18,7 @@ from citymeter.places import geometry
 from citymeter.places.models import Area, City, CityKey, CityRow
 
 CITY_LEVEL = "city"
+_C = TypeVar("_C")
 
 
 def create_city(
@@ -78,26 +80,28 @@ def root_area_of(session: Session, city: City) -> Area | None:
 
 
 _FIRST_TWO_CITIES = select(City).order_by(City.id).limit(2)  # built once: most API calls ask
+_CITY_ROWS = select(City.id, City.code, City.name)
+_CITY_ROW_BY_CODE = _CITY_ROWS.where(City.code == bindparam("code"))
+_FIRST_TWO_CITY_ROWS = _CITY_ROWS.order_by(City.id).limit(2)
+
+
+def _the_city(found: Sequence[_C], code: str | None) -> _C:
+    """The one city a lookup found: by `code`, or the only one when no code was given."""
+    if code is not None:
+        if not found:
+            raise NotFound(f"No city has the code {code!r}; `citymeter cities list` shows them.")
+        return found[0]
+    if not found:
+        raise NotFound("There is no city yet; create one with `citymeter cities add`.")
+    if len(found) > 1:
+        raise InvalidInput("There are several cities; say which one with its code.")
+    return found[0]
 
 
 def get_city(session: Session, code: str | None = None) -> City:
     """The city with this code; without a code, the only city (an error if there are several)."""
-    if code is not None:
-        city = session.scalar(select(City).where(City.code == code))
-        if city is None:
-            raise NotFound(f"No city has the code {code!r}; `citymeter cities list` shows them.")
-        return city
-    cities = list(session.scalars(_FIRST_TWO_CITIES))
-    if not cities:
-        raise NotFound("There is no city yet; create one with `citymeter cities add`.")
-    if len(cities) > 1:
-        raise InvalidInput("There are several cities; say which one with its code.")
-    return cities[0]
-
-
-_CITY_ROWS = select(City.id, City.code, City.name)
-_CITY_ROW_BY_CODE = _CITY_ROWS.where(City.code == bindparam("code"))
-_FIRST_TWO_CITY_ROWS = _CITY_ROWS.order_by(City.id).limit(2)
+    query = _FIRST_TWO_CITIES if code is None else select(City).where(City.code == code)
+    return _the_city(list(session.scalars(query)), code)
 
 
 def get_city_row(session: Session, code: str | None = None) -> CityRow:
@@ -105,17 +109,11 @@ def get_city_row(session: Session, code: str | None = None) -> CityRow:
     asks on every filing); the same answers and errors."""
     session.flush()
     connection = session.connection()
-    if code is not None:
-        row = connection.execute(_CITY_ROW_BY_CODE, {"code": code}).first()
-        if row is None:
-            raise NotFound(f"No city has the code {code!r}; `citymeter cities list` shows them.")
-        return CityRow(*row)
-    rows = connection.execute(_FIRST_TWO_CITY_ROWS).all()
-    if not rows:
-        raise NotFound("There is no city yet; create one with `citymeter cities add`.")
-    if len(rows) > 1:
-        raise InvalidInput("There are several cities; say which one with its code.")
-    return CityRow(*rows[0])
+    if code is None:
+        rows = connection.execute(_FIRST_TWO_CITY_ROWS).all()
+    else:
+        rows = connection.execute(_CITY_ROW_BY_CODE, {"code": code}).all()
+    return CityRow(*_the_city(rows, code))
 
 
 def list_cities(session: Session) -> list[City]:

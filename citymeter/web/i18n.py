@@ -23,6 +23,11 @@ def pick_language(request: Request, asked: str | None, default: str = "ko") -> s
     return default if default in LANGUAGES else "ko"
 
 
+def other_language(language: str) -> str:
+    """The language the page's switch offers."""
+    return "en" if language == "ko" else "ko"
+
+
 def number(value: float | int | None, digits: int = 0, empty: str = "–") -> str:
     """Grouped thousands; both languages group by three with commas."""
     if value is None:

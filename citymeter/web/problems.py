@@ -25,6 +25,13 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
+def unexpected_error() -> JSONResponse:
+    """The answer to an error nobody foresaw (it is logged by the caller): no traceback."""
+    return problem(
+        500, "Internal error", "Something went wrong on the server; the error was logged."
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CityMeterError)
     async def _service_error(request: Request, exc: CityMeterError) -> JSONResponse:
@@ -52,6 +59,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500, "Internal error", "Something went wrong on the server; the error was logged."
-        )
+        return unexpected_error()

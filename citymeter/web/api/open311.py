@@ -293,9 +293,9 @@ def create_request(
 ) -> Response:
     """File a service request (form fields as in GeoReport v2; api_key or a Bearer token).
 
-    URL-encoded filings without a browser session are answered by the filing lane in front of
-    the router (citymeter/web/api/open311_lane.py), with this same code; this route answers the
-    rest (multipart forms, browser sessions)."""
+    URL-encoded filings with an api_key are answered by the filing lane in front of the router
+    (citymeter/web/api/open311_lane.py), with this same code; this route answers the rest
+    (multipart forms, browser sessions, Bearer tokens)."""
     return answer(
         fmt, "created", lambda: file_from_form(session, viewer, form, jurisdiction_id), status=201
     )

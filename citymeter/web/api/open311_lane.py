@@ -14,25 +14,25 @@ from __future__ import annotations
 
 import inspect
 import logging
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from citymeter.accounts.permissions import PUBLIC_VIEWER
 from citymeter.web.api import open311
 from citymeter.web.deps import get_db
-from citymeter.web.problems import problem
+from citymeter.web.problems import unexpected_error
 
 log = logging.getLogger(__name__)
 
 _PATHS = {"/open311/v2/requests.json": "json", "/open311/v2/requests.xml": "xml"}
-_FORM = b"application/x-www-form-urlencoded"
+_FORM = "application/x-www-form-urlencoded"
 
 
 class Open311FilingLane:
@@ -45,19 +45,18 @@ class Open311FilingLane:
         if fmt is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        request = Request(scope, receive)
         sessions = self._session_source()
         if (
             sessions is None
-            or not headers.get(b"content-type", b"").startswith(_FORM)
-            or b"cookie" in headers
-            or b"authorization" in headers
+            or not request.headers.get("content-type", "").startswith(_FORM)
+            or "cookie" in request.headers
+            or "authorization" in request.headers
         ):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        jurisdiction = (query.get("jurisdiction_id") or [None])[0]
+        body = await request.body()
+        jurisdiction = request.query_params.get("jurisdiction_id")
         response = await to_thread.run_sync(self._file, sessions, fmt, body, jurisdiction)
         await response(scope, receive, send)
 
@@ -103,18 +102,4 @@ class Open311FilingLane:
         except Exception:
             # As the app answers any unexpected error: logged, a problem document, no traceback.
             log.exception("unhandled error on POST /open311/v2/requests.%s", fmt)
-            return problem(
-                500, "Internal error", "Something went wrong on the server; the error was logged."
-            )
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return unexpected_error()

@@ -48,7 +48,7 @@ from citymeter.assessment.schema import Framework, LevelScale
 from citymeter.errors import CityMeterError, InvalidInput, NotFound
 from citymeter.places.models import City
 from citymeter.settings import Settings
-from citymeter.web import csrf
+from citymeter.web import csrf, i18n
 from citymeter.web.deps import PublicViewer, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/certification", include_in_schema=False)
@@ -279,7 +279,7 @@ def _render(
     lang = _lang(request)
     base: dict[str, Any] = {
         "lang": lang,
-        "other_lang": "en" if lang == "ko" else "ko",
+        "other_lang": i18n.other_language(lang),
         "t": TEXT[lang],
         "viewer": viewer,
         "csrf_token": csrf.session_token(request) or "",

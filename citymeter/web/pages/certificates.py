@@ -93,7 +93,7 @@ def _words(request: Request, lang: str | None) -> dict[str, Any]:
     language = i18n.pick_language(request, lang)
     return {
         "lang": language,
-        "other_lang": "en" if language == "ko" else "ko",
+        "other_lang": i18n.other_language(language),
         "t": TEXT[language],
     }
 
@@ -108,7 +108,11 @@ def registry(
     lang: str | None = Query(None, max_length=8),
 ) -> HTMLResponse:
     every = certificates.registry(session)
-    entries = certificates.registry(session, round, class_) if round or class_ else every
+    entries = [
+        c
+        for c in every
+        if (not round or c.round_code == round) and (not class_ or c.class_id == class_)
+    ]
     # The filters offer what the registry holds, so nobody has to guess a round code.
     rounds = {c.round_code: c.round_name for c in every}
     classes = sorted({c.class_id for c in every if c.class_id})

@@ -103,7 +103,7 @@ def _context(
     language = i18n.pick_language(request, lang, default)
     context: dict[str, Any] = {
         "lang": language,
-        "other_lang": "en" if language == "ko" else "ko",
+        "other_lang": i18n.other_language(language),
         "t": TEXT[language],
         "viewer": viewer,
         "scope": scope,
