@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -20,6 +21,7 @@ from citymeter.accounts.passwords import (
 )
 from citymeter.accounts.permissions import PUBLIC_VIEWER, Viewer
 from citymeter.db.base import utcnow
+from citymeter.db.reference import ReferenceCache
 from citymeter.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from citymeter.places.models import Area, City
 
@@ -328,22 +330,35 @@ _CALLER_BY_DIGEST = (
 )
 
 
+# Who a token belongs to, kept while api_token and app_user are unchanged; and when this process
+# last wrote a token's last use (the kept row does not see that write: it does not stamp).
+_CALLERS: ReferenceCache[tuple[Any, ...] | None] = ReferenceCache(("api_token", "app_user"))
+_LAST_USE_WRITTEN: dict[str, dt.datetime] = {}  # by token digest
+
+
 def viewer_for_token(session: Session, secret: str) -> Viewer:
     """Who is calling with this API token: the same checks as `user_for_token`, without
     loading objects (the token's last use is still kept to the minute)."""
-    session.flush()  # as the ORM would before a query: a change made in this session counts
-    connection = session.connection()  # plain rows: no ORM result machinery
-    row = connection.execute(_CALLER_BY_DIGEST, {"digest": _digest(secret)}).first()
+    digest = _digest(secret)
+    connection = session.connection()
+
+    def load() -> tuple[Any, ...] | None:
+        row = connection.execute(_CALLER_BY_DIGEST, {"digest": digest}).first()
+        return None if row is None else tuple(row)
+
+    row = _CALLERS.get(session, digest, load)  # flushes first: a change in this session counts
     now = utcnow()
     if row is None or row[3] is not None:
         raise NotAuthenticated("The API token is not valid; ask an admin for a new one.")
-    token_id, expires_at, last_used_at = row[0], row[1], row[2]
+    token_id, expires_at = row[0], row[1]
     if expires_at is not None and expires_at < now:
         raise NotAuthenticated("The API token has expired; ask an admin for a new one.")
     if not row[9]:
         raise NotAuthenticated("The account behind this API token is disabled.")
+    last_used_at = max((t for t in (row[2], _LAST_USE_WRITTEN.get(digest)) if t), default=None)
     if last_used_at is None or now - last_used_at >= TOKEN_USE_RESOLUTION:
         connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        _LAST_USE_WRITTEN[digest] = now
     return Viewer(user_id=row[4], username=row[5], role=row[6], district_id=row[7], city_id=row[8])
 
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
@@ -26,6 +26,8 @@ from citymeter.complaints.models import (
     StatusChange,
 )
 from citymeter.db.base import utcnow
+from citymeter.db.driver_insert import DriverInsert
+from citymeter.db.reference import ReferenceCache
 from citymeter.errors import Conflict, InvalidInput, NotFound
 from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places import locator as places_locator
@@ -133,7 +135,7 @@ class ServiceRule:
     service_code: str
     target_hours: float | None
     department: str
-    attributes: list[Any]
+    attributes: tuple[dict[str, Any], ...]  # read only: the rule is shared while it is kept
 
 
 _SERVICE_RULE = select(
@@ -145,10 +147,24 @@ _SERVICE_RULE = select(
 ).where(_OF_CITY_WITH_CODE)
 
 
+_SERVICE_RULES_KEPT: ReferenceCache[ServiceRule | None] = ReferenceCache(
+    ("complaint_service_types",)
+)
+
+
 def _service_rule(session: Session, city: CityKey, code: str) -> ServiceRule | None:
-    session.flush()  # as the ORM would: a service type added in this session counts
-    row = session.connection().execute(_SERVICE_RULE, {"city_id": city.id, "code": code}).first()
-    return None if row is None else ServiceRule(*row)
+    """The rule of a city's service type, kept while the service types are unchanged (a type
+    added in this session counts: the lookup flushes first)."""
+
+    def load() -> ServiceRule | None:
+        parameters = {"city_id": city.id, "code": code}
+        row = session.connection().execute(_SERVICE_RULE, parameters).first()
+        if row is None:
+            return None
+        type_id, service_code, target_hours, department, attributes = row
+        return ServiceRule(type_id, service_code, target_hours, department, tuple(attributes or ()))
+
+    return _SERVICE_RULES_KEPT.get(session, (city.id, code), load)
 
 
 def get_service(session: Session, city: City, code: str) -> ServiceType:
@@ -252,8 +268,7 @@ def locate(
 
 
 _REQUEST_TABLE = cast(Table, ServiceRequest.__table__)
-_INSERT_REQUEST = insert(_REQUEST_TABLE).returning(_REQUEST_TABLE.c.id)
-_INSERT_STATUS = insert(cast(Table, StatusChange.__table__))
+_STATUS_TABLE = cast(Table, StatusChange.__table__)
 # Columns a filed request leaves empty, named so that the stored object has no unloaded column.
 _UNSET_REQUEST_FIELDS: dict[str, Any] = dict.fromkeys(
     (
@@ -266,6 +281,13 @@ _UNSET_REQUEST_FIELDS: dict[str, Any] = dict.fromkeys(
         "import_batch",
     )
 )
+# Filing's two rows, on the driver's cursor (see citymeter.db.driver_insert).
+_FILED_REQUEST = DriverInsert(
+    _REQUEST_TABLE,
+    [column.key for column in _REQUEST_TABLE.c if column.key != "id"],
+    returning="id",
+)
+_FIRST_STATUS = DriverInsert(_STATUS_TABLE, ["request_id", "status", "changed_at", "actor"])
 
 
 @dataclass(frozen=True)
@@ -345,12 +367,12 @@ def file_request(session: Session, actor: Viewer, city: CityKey, new: NewRequest
         "media_url": new.media_url,
         "source_id": "open311",
     }
-    # Two plain INSERTs instead of the unit of work and no object built: filing is the complaint
-    # feed's hot path, and the ORM's bookkeeping cost more than the inserts themselves.
+    # Two INSERTs on the driver's cursor instead of the unit of work, no object built: filing is
+    # the complaint feed's hot path, and the ORM's bookkeeping cost more than the inserts.
     connection = session.connection()
-    request_id = connection.execute(_INSERT_REQUEST, values).scalar_one()
-    connection.execute(
-        _INSERT_STATUS,
+    request_id = _FILED_REQUEST.run(connection, values)
+    _FIRST_STATUS.run(
+        connection,
         {"request_id": request_id, "status": "open", "changed_at": now, "actor": actor.label},
     )
     publish_after_commit(

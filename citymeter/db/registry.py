@@ -3,6 +3,7 @@
 from citymeter.accounts import models as _accounts  # noqa: F401
 from citymeter.assessment import models as _assessment  # noqa: F401
 from citymeter.complaints import models as _complaints  # noqa: F401
+from citymeter.db import reference as _reference  # noqa: F401
 from citymeter.db.base import Base
 from citymeter.directives import models as _directives  # noqa: F401
 from citymeter.entities import models as _entities  # noqa: F401

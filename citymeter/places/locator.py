@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import shapely
 from shapely import STRtree
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from citymeter.db.reference import ReferenceCache
 from citymeter.errors import InvalidInput
-from citymeter.places.models import Area, CityKey
-from citymeter.places.service import list_areas, valid_on
+from citymeter.places.models import CityKey
+from citymeter.places.service import list_areas
 
 
 @dataclass(frozen=True)
@@ -130,41 +128,23 @@ def _no_boundaries(city: CityKey, at: dt.date) -> InvalidInput:
     )
 
 
-# A city without boundaries is cached too (as None), so asking again costs one query, not a rebuild.
-_CACHE: OrderedDict[tuple[object, ...], AreaLocator | None] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-# Built once: this runs on every located write (a filed complaint, a pushed incident).
-_AREAS_STAMP = select(func.count(Area.id), func.max(Area.id), func.max(Area.updated_at)).where(
-    Area.city_id == bindparam("city_id"), valid_on(bindparam("at", type_=Area.valid_from.type))
-)
-_CACHE_SIZE = 8
+# Kept while the area table is unchanged; a city without boundaries is kept too (as None), so
+# asking again costs a read of the stamps, not a rebuild. Locators are large: a few at a time.
+_LOCATORS: ReferenceCache[AreaLocator | None] = ReferenceCache(("area",), limit=8)
 
 
 def cached_locator(session: Session, city: CityKey, at: dt.date | None = None) -> AreaLocator:
-    """`build_locator`, reused while the city's valid areas are unchanged (one cheap query)."""
+    """`build_locator`, reused while the areas are unchanged (areas added or changed in this
+    session count: the lookup flushes first)."""
     at = at or dt.date.today()
-    # On the connection, as a Core statement: no ORM result machinery for three numbers (flushed
-    # first, as the ORM would, so areas added in this session count).
-    session.flush()
-    count, last_id, last_change = (
-        session.connection().execute(_AREAS_STAMP, {"city_id": city.id, "at": at}).one()
-    )
-    bind = session.get_bind()
-    key = (str(bind.engine.url), city.id, at, count, last_id, str(last_change))
-    with _CACHE_LOCK:
-        known = key in _CACHE
-        if known:
-            _CACHE.move_to_end(key)
-            locator = _CACHE[key]
-    if not known:
+
+    def load() -> AreaLocator | None:
         try:
-            locator = build_locator(session, city, at)
+            return build_locator(session, city, at)
         except InvalidInput:
-            locator = None
-        with _CACHE_LOCK:
-            _CACHE[key] = locator
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+            return None
+
+    locator = _LOCATORS.get(session, (city.id, at), load)
     if locator is None:
         raise _no_boundaries(city, at)
     return locator

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts import audit
 from citymeter.accounts.permissions import Viewer
+from citymeter.db.reference import ReferenceCache
 from citymeter.errors import Conflict, InvalidInput, NotFound
 from citymeter.places import geometry
 from citymeter.places.models import Area, City, CityKey, CityRow
@@ -104,16 +105,22 @@ def get_city(session: Session, code: str | None = None) -> City:
     return _the_city(list(session.scalars(query)), code)
 
 
+_CITY_ROWS_KEPT: ReferenceCache[CityRow] = ReferenceCache(("city",))
+
+
 def get_city_row(session: Session, code: str | None = None) -> CityRow:
-    """`get_city` as three plain columns, without building an ORM object (the complaint feed
-    asks on every filing); the same answers and errors."""
-    session.flush()
-    connection = session.connection()
-    if code is None:
-        rows = connection.execute(_FIRST_TWO_CITY_ROWS).all()
-    else:
-        rows = connection.execute(_CITY_ROW_BY_CODE, {"code": code}).all()
-    return CityRow(*_the_city(rows, code))
+    """`get_city` as three plain columns, without building an ORM object, kept while the city
+    table is unchanged (the complaint feed asks on every filing); the same answers and errors."""
+
+    def load() -> CityRow:
+        connection = session.connection()
+        if code is None:
+            rows = connection.execute(_FIRST_TWO_CITY_ROWS).all()
+        else:
+            rows = connection.execute(_CITY_ROW_BY_CODE, {"code": code}).all()
+        return CityRow(*_the_city(rows, code))
+
+    return _CITY_ROWS_KEPT.get(session, code, load)
 
 
 def list_cities(session: Session) -> list[City]:

@@ -3,11 +3,13 @@ own code; everything else reaches the app untouched, and both give the same answ
 
 from __future__ import annotations
 
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
@@ -16,7 +18,7 @@ from citymeter.cli.common import CLI_ACTOR
 from citymeter.complaints import service
 from citymeter.complaints.models import ServiceRequest
 from citymeter.places.service import add_area, create_city
-from citymeter.web.api.open311_lane import Open311FilingLane
+from citymeter.web.api.open311_lane import Open311FilingLane, _Filing
 
 SQUARE = {
     "type": "Polygon",
@@ -168,3 +170,89 @@ def test_a_bad_bearer_token_is_a_401_problem_from_the_route(
     assert answer.status_code == 401
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert "API token is not valid" in answer.json()["detail"]
+
+
+def _waiting(lane: Open311FilingLane, *forms: dict[str, str]) -> list[Any]:
+    """Filings as they wait together on the lane's desk (the test's own session source)."""
+    source = lane._session_source()
+    assert source is not None
+    sessions, key = source
+    body = urllib.parse.urlencode
+    return [_Filing("json", body(form).encode(), None, sessions, key) for form in forms]
+
+
+def test_filings_waiting_together_share_one_commit_and_keep_their_own_answers(
+    client: TestClient, db: Session, api_key: str
+) -> None:
+    owner: Any = client.app
+    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    commits: list[int] = []
+    event.listen(db, "after_commit", lambda _session: commits.append(1))
+    bad = {**_form(api_key, "Unknown kind"), "service_code": "nope"}
+    answers = lane._file_batch(
+        _waiting(lane, _form(api_key, "First"), bad, _form(api_key, "Second"))
+    )
+    assert [a.status_code for a in answers] == [201, 400, 201]
+    assert b"no service with the code" in bytes(answers[1].body)
+    assert len(commits) == 1
+    stored = db.scalars(select(ServiceRequest.description).order_by(ServiceRequest.id)).all()
+    assert [d for d in stored if d in {"First", "Second", "Unknown kind"}] == ["First", "Second"]
+
+
+def test_a_filing_the_database_refuses_fails_alone(
+    client: TestClient, db: Session, api_key: str, backend: str
+) -> None:
+    """The database itself refuses one filing of a batch (a trigger stands for a broken disk or
+    a constraint): the batch is undone and each filing is filed again on its own."""
+    if backend == "postgresql":
+        db.execute(
+            text(
+                "CREATE FUNCTION refuse_filing() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'refused by the database'; END; $$ LANGUAGE plpgsql"
+            )
+        )
+        db.execute(
+            text(
+                "CREATE TRIGGER refuse_filing BEFORE INSERT ON complaint_requests FOR EACH ROW "
+                "WHEN (NEW.description = 'Doomed') EXECUTE FUNCTION refuse_filing()"
+            )
+        )
+    else:
+        db.execute(
+            text(
+                "CREATE TRIGGER refuse_filing BEFORE INSERT ON complaint_requests "
+                "WHEN NEW.description = 'Doomed' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    db.commit()  # the city, the token and the trigger stay when the batch is undone
+    owner: Any = client.app
+    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    answers = lane._file_batch(
+        _waiting(lane, _form(api_key, "Kept 1"), _form(api_key, "Doomed"), _form(api_key, "Kept 2"))
+    )
+    assert [a.status_code for a in answers] == [201, 500, 201]
+    assert answers[1].headers["content-type"].startswith("application/problem+json")
+    stored = db.scalars(select(ServiceRequest.description)).all()
+    assert sorted(d for d in stored if d in {"Kept 1", "Kept 2", "Doomed"}) == ["Kept 1", "Kept 2"]
+
+
+def test_concurrent_filings_over_http_are_all_answered_and_stored(
+    client: TestClient, db: Session, api_key: str
+) -> None:
+    owner: Any = client.app
+    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    http = TestClient(lane)
+    descriptions = [f"Crowd {n}" for n in range(12)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda d: http.post("/open311/v2/requests.json", data=_form(api_key, d)),
+                descriptions,
+            )
+        )
+    assert [a.status_code for a in answers] == [201] * 12
+    ids = {a.json()[0]["service_request_id"] for a in answers}
+    assert len(ids) == 12
+    stored = db.scalars(select(ServiceRequest.description)).all()
+    assert sorted(d for d in stored if d.startswith("Crowd ")) == sorted(descriptions)
+    assert lane.desk.jobs == 12 and 1 <= lane.desk.batches <= 12

@@ -305,12 +305,22 @@ def file_from_form(
     session: Session, viewer: Viewer, form: FiledForm, jurisdiction_id: str | None
 ) -> list[dict[str, Any]]:
     """File the request a form describes and commit it (201 means stored); the Open311 answer."""
+    created = stage_filing(session, viewer, form, jurisdiction_id)
+    session.commit()
+    return created
+
+
+def stage_filing(
+    session: Session, viewer: Viewer, form: FiledForm, jurisdiction_id: str | None
+) -> list[dict[str, Any]]:
+    """Check the filing a form describes and write it in `session`, uncommitted: the caller
+    commits it, alone or with other filings. A refused filing raises before its request is
+    written (a valid token's last use may have been noted)."""
     items = form.fields()
     given = dict(items)
     caller = _caller(session, viewer, given.get("api_key"))
     city = places.get_city_row(session, jurisdiction_id or given.get("jurisdiction_id"))
     created = service.file_request(session, caller, city, _new_request(items))
-    session.commit()
     return [open311.created_dict(created)]
 
 
