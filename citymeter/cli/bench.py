@@ -159,7 +159,7 @@ def ngsi(
         1,
         min=1,
         max=64,
-        help="Concurrent keep-alive connections (SQLite: keep 1, it has one writer at a time).",
+        help="Concurrent keep-alive connections (updates that arrive together share a commit).",
     ),
     database_url: str | None = typer.Option(
         None, help="Run on this database (e.g. PostgreSQL) instead of a fresh SQLite file."

@@ -18,6 +18,7 @@ from citymeter.runtime import tune_garbage_collector
 from citymeter.settings import Settings, get_settings
 from citymeter.web import api, pages, problems
 from citymeter.web.api import search as search_api
+from citymeter.web.api.ngsi_lane import NgsiUpdateLane
 from citymeter.web.api.open311_lane import Open311FilingLane
 from citymeter.web.limits import BodySizeLimit
 from citymeter.web.pages import assessment as assessment_pages
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(opendata_pages.router)
     app.include_router(search_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # The filing lane first, so that the size limit (added after it: outside it) covers it too.
+    # The write lanes first, so that the size limit (added after them: outside) covers them too.
     app.add_middleware(Open311FilingLane, owner=app)
+    app.add_middleware(NgsiUpdateLane, owner=app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -78,8 +78,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    return bearer_token(request.headers.get("authorization"))
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` header; None for anything else."""
+    scheme, _, value = (header or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
@@ -138,17 +142,20 @@ setattr(anonymous_entry, "__citymeter_public__", True)  # noqa: B010
 AnonymousEntry = Annotated[None, Depends(anonymous_entry)]
 
 
+def check_permission(viewer: Viewer, permission: str) -> Viewer:
+    """`viewer`, if it may do what `permission` allows; the 401 or 403 error otherwise."""
+    if viewer.user_id is None:
+        raise NotAuthenticated("Log in or send an API token (Authorization: Bearer …) to do this.")
+    if not viewer.can(permission):
+        raise PermissionDenied(f"The role {viewer.role!r} may not do this ({permission}).")
+    return viewer
+
+
 def require(permission: str) -> Callable[..., Awaitable[Viewer]]:
     """A dependency that lets the call through only for roles holding `permission`."""
 
     async def dependency(request: Request, viewer: ViewerDep) -> Viewer:
-        if viewer.user_id is None:
-            raise NotAuthenticated(
-                "Log in or send an API token (Authorization: Bearer …) to do this."
-            )
-        if not viewer.can(permission):
-            raise PermissionDenied(f"The role {viewer.role!r} may not do this ({permission}).")
-        return await _csrf_checked(request, viewer)
+        return await _csrf_checked(request, check_permission(viewer, permission))
 
     setattr(dependency, "__citymeter_permission__", permission)  # noqa: B010
     return dependency

@@ -18,7 +18,8 @@ from citymeter.cli.common import CLI_ACTOR
 from citymeter.complaints import service
 from citymeter.complaints.models import ServiceRequest
 from citymeter.places.service import add_area, create_city
-from citymeter.web.api.open311_lane import Open311FilingLane, _Filing
+from citymeter.web.api.open311_lane import Filing, Open311FilingLane
+from citymeter.web.write_lane import _Job
 
 SQUARE = {
     "type": "Polygon",
@@ -178,7 +179,7 @@ def _waiting(lane: Open311FilingLane, *forms: dict[str, str]) -> list[Any]:
     assert source is not None
     sessions, key = source
     body = urllib.parse.urlencode
-    return [_Filing("json", body(form).encode(), None, sessions, key) for form in forms]
+    return [_Job(Filing("json", body(form).encode(), None), sessions, key) for form in forms]
 
 
 def test_filings_waiting_together_share_one_commit_and_keep_their_own_answers(
@@ -189,7 +190,7 @@ def test_filings_waiting_together_share_one_commit_and_keep_their_own_answers(
     commits: list[int] = []
     event.listen(db, "after_commit", lambda _session: commits.append(1))
     bad = {**_form(api_key, "Unknown kind"), "service_code": "nope"}
-    answers = lane._file_batch(
+    answers = lane._run_batch(
         _waiting(lane, _form(api_key, "First"), bad, _form(api_key, "Second"))
     )
     assert [a.status_code for a in answers] == [201, 400, 201]
@@ -227,7 +228,7 @@ def test_a_filing_the_database_refuses_fails_alone(
     db.commit()  # the city, the token and the trigger stay when the batch is undone
     owner: Any = client.app
     lane = Open311FilingLane(_RecordingApp(), owner=owner)
-    answers = lane._file_batch(
+    answers = lane._run_batch(
         _waiting(lane, _form(api_key, "Kept 1"), _form(api_key, "Doomed"), _form(api_key, "Kept 2"))
     )
     assert [a.status_code for a in answers] == [201, 500, 201]

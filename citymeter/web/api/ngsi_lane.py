@@ -1,0 +1,84 @@
+"""The update lane: NGSI-LD attribute updates from machines answered in front of the router.
+
+A sensor or a system pushing its state sends `PATCH /ngsi-ld/v1/entities/{id}/attrs` with an
+`Authorization: Bearer` token, many times a second. This write lane (citymeter/web/write_lane.py)
+takes exactly those — no query string, no browser session — and answers them with the route's
+own code (`update_attributes_from`) after checking the token and the `ingest:write` permission as
+the route's dependencies would. Updates that arrive while others are being stored are stored
+together in one transaction; if any of them fails, the batch is undone and each update runs
+again alone, so each gets its own answer (204, 207 or its NGSI-LD error). Everything else goes on
+to the app unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Scope
+
+from citymeter.accounts import service as accounts
+from citymeter.accounts.permissions import INGEST_WRITE
+from citymeter.errors import CityMeterError
+from citymeter.ngsi.errors import InternalError, NgsiError, from_citymeter
+from citymeter.web.api.ngsi_ld import problem_response, update_attributes_from
+from citymeter.web.deps import bearer_token, check_permission
+from citymeter.web.write_lane import WriteLane
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "/ngsi-ld/v1/entities/"
+_SUFFIX = "/attrs"
+
+
+@dataclass(frozen=True)
+class AttributeUpdate:
+    entity_id: str
+    token: str
+    content_type: str | None
+    link: str | None
+    body: bytes
+
+
+class NgsiUpdateLane(WriteLane[AttributeUpdate]):
+    name = "ngsi-update"
+
+    async def take(self, scope: Scope, request: Request) -> AttributeUpdate | None:
+        path: str = scope.get("path", "")
+        if (
+            scope["method"] != "PATCH"
+            or not path.startswith(_PREFIX)
+            or not path.endswith(_SUFFIX)
+            or scope.get("query_string")
+        ):
+            return None
+        entity_id = path[len(_PREFIX) : -len(_SUFFIX)]
+        headers = request.headers
+        token = bearer_token(headers.get("authorization"))
+        if not entity_id or "/" in entity_id or token is None or "cookie" in headers:
+            return None
+        body = await request.body()
+        return AttributeUpdate(
+            entity_id, token, headers.get("content-type"), headers.get("link"), body
+        )
+
+    def stage(self, session: Session, work: AttributeUpdate) -> Callable[[], Response]:
+        viewer = check_permission(accounts.viewer_for_token(session, work.token), INGEST_WRITE)
+        response = update_attributes_from(
+            session, viewer, work.entity_id, work.content_type, work.link, work.body
+        )
+        return lambda: response
+
+    def refused(self, work: AttributeUpdate, refusal: Exception) -> Response:
+        if isinstance(refusal, NgsiError):
+            return problem_response(refusal)
+        if isinstance(refusal, CityMeterError):
+            return problem_response(from_citymeter(refusal))
+        log.error(
+            "unhandled error on PATCH %s%s%s", _PREFIX, work.entity_id, _SUFFIX, exc_info=refusal
+        )
+        return problem_response(InternalError("Something went wrong; it was logged."))
