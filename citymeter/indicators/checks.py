@@ -15,7 +15,8 @@ from citymeter.indicators.inputs import metric_aliases
 from citymeter.indicators.loader import load_pack
 from citymeter.indicators.models import IndicatorValue
 from citymeter.indicators.schema import DataCheck
-from citymeter.observations.models import Metric, Observation
+from citymeter.observations.keys import with_keys
+from citymeter.observations.models import Breakdown, Metric, Observation, ObservationPeriod
 from citymeter.places.models import Area, City
 
 MAX_FINDINGS_PER_CHECK = 200
@@ -49,14 +50,16 @@ def _observations(
 ) -> list[tuple[str, str, dt.date, str, str, str, float]]:
     codes = [metric, *metric_aliases().get(metric, [])]
     rows = session.execute(
-        select(
-            Area.code,
-            Observation.grain,
-            Observation.period_start,
-            Observation.sex,
-            Observation.age_band,
-            Observation.dims,
-            Observation.value,
+        with_keys(
+            select(
+                Area.code,
+                ObservationPeriod.grain,
+                ObservationPeriod.period_start,
+                Breakdown.sex,
+                Breakdown.age_band,
+                Breakdown.dims,
+                Observation.value,
+            )
         )
         .join(Metric, Metric.id == Observation.metric_id)
         .join(Area, Area.id == Observation.area_id)

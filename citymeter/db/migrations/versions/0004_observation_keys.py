@@ -1,0 +1,167 @@
+"""observation keys: periods and breakdowns in small tables, a four-integer unique key
+
+An observation's grain and period start move to observation_period, its sex, age band and dims to
+observation_breakdown; observation keeps their ids, and its unique key becomes (metric_id,
+area_id, period_id, breakdown_id). Existing rows keep their ids, values and batches.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KEY_COLUMNS = ("grain", "period_start", "sex", "age_band", "dims")
+_OLD_KEY = ("metric_id", "area_id", "grain", "period_start", "sex", "age_band", "dims")
+_NEW_KEY = ("metric_id", "area_id", "period_id", "breakdown_id")
+_TAIL = ("value", "unit", "source_id", "batch_id", "previous_value", "previous_batch_id")
+_REPLACED_WHERE = "previous_batch_id IS NOT NULL"
+
+
+def _rebuild(columns: Sequence[str]) -> dict[str, Any]:
+    """Batch options: SQLite copies the table, with its columns in this order (the key first);
+    PostgreSQL alters it in place."""
+    if op.get_bind().dialect.name == "sqlite":
+        return {"recreate": "always", "partial_reordering": [tuple(columns)]}
+    return {}
+
+
+def _unique_name(columns: Sequence[str]) -> str:
+    """The name the store gave the unique constraint on these columns (PostgreSQL shortens
+    names longer than 63 characters, so it is read rather than assumed)."""
+    for constraint in sa.inspect(op.get_bind()).get_unique_constraints("observation"):
+        if tuple(constraint["column_names"]) == tuple(columns) and constraint["name"]:
+            return constraint["name"]
+    raise RuntimeError(f"observation has no unique constraint on {', '.join(columns)}")
+
+
+def _drop_replaced_index() -> None:
+    op.drop_index("ix_observation_replaced_batch", table_name="observation")
+
+
+def _create_replaced_index() -> None:
+    op.create_index(
+        "ix_observation_replaced_batch",
+        "observation",
+        ["batch_id"],
+        unique=False,
+        sqlite_where=sa.text(_REPLACED_WHERE),
+        postgresql_where=sa.text(_REPLACED_WHERE),
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "observation_period",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("grain", sa.String(length=8), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_observation_period")),
+        sa.UniqueConstraint(
+            "grain", "period_start", name=op.f("uq_observation_period_grain_period_start")
+        ),
+    )
+    op.create_table(
+        "observation_breakdown",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sex", sa.String(length=8), nullable=False),
+        sa.Column("age_band", sa.String(length=16), nullable=False),
+        sa.Column("dims", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_observation_breakdown")),
+        sa.UniqueConstraint(
+            "sex", "age_band", "dims", name=op.f("uq_observation_breakdown_sex_age_band_dims")
+        ),
+    )
+    op.execute(
+        "INSERT INTO observation_period (grain, period_start) "
+        "SELECT DISTINCT grain, period_start FROM observation ORDER BY grain, period_start"
+    )
+    op.execute(
+        "INSERT INTO observation_breakdown (sex, age_band, dims) "
+        "SELECT DISTINCT sex, age_band, dims FROM observation ORDER BY sex, age_band, dims"
+    )
+    with op.batch_alter_table("observation") as batch_op:
+        batch_op.add_column(sa.Column("period_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("breakdown_id", sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE observation SET "
+        "period_id = (SELECT p.id FROM observation_period p WHERE p.grain = observation.grain "
+        "AND p.period_start = observation.period_start), "
+        "breakdown_id = (SELECT b.id FROM observation_breakdown b WHERE b.sex = observation.sex "
+        "AND b.age_band = observation.age_band AND b.dims = observation.dims)"
+    )
+    old_key = _unique_name(_OLD_KEY)
+    _drop_replaced_index()
+    with op.batch_alter_table("observation", **_rebuild(("id", *_NEW_KEY, *_TAIL))) as batch_op:
+        batch_op.drop_constraint(old_key, type_="unique")
+        for column in _KEY_COLUMNS:
+            batch_op.drop_column(column)
+        batch_op.alter_column("period_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column("breakdown_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_observation_period_id_observation_period"),
+            "observation_period",
+            ["period_id"],
+            ["id"],
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_observation_breakdown_id_observation_breakdown"),
+            "observation_breakdown",
+            ["breakdown_id"],
+            ["id"],
+        )
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_observation_metric_id_area_id_period_id_breakdown_id"), list(_NEW_KEY)
+        )
+    _create_replaced_index()
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("observation") as batch_op:
+        batch_op.add_column(sa.Column("grain", sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column("period_start", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("sex", sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column("age_band", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("dims", sa.String(length=200), nullable=True))
+    op.execute(
+        "UPDATE observation SET "
+        "grain = (SELECT p.grain FROM observation_period p WHERE p.id = observation.period_id), "
+        "period_start = (SELECT p.period_start FROM observation_period p "
+        "WHERE p.id = observation.period_id), "
+        "sex = (SELECT b.sex FROM observation_breakdown b WHERE b.id = observation.breakdown_id), "
+        "age_band = (SELECT b.age_band FROM observation_breakdown b "
+        "WHERE b.id = observation.breakdown_id), "
+        "dims = (SELECT b.dims FROM observation_breakdown b WHERE b.id = observation.breakdown_id)"
+    )
+    new_key = _unique_name(_NEW_KEY)
+    _drop_replaced_index()
+    with op.batch_alter_table("observation", **_rebuild(("id", *_OLD_KEY, *_TAIL))) as batch_op:
+        batch_op.drop_constraint(new_key, type_="unique")
+        batch_op.drop_constraint(
+            batch_op.f("fk_observation_period_id_observation_period"), type_="foreignkey"
+        )
+        batch_op.drop_constraint(
+            batch_op.f("fk_observation_breakdown_id_observation_breakdown"), type_="foreignkey"
+        )
+        batch_op.drop_column("period_id")
+        batch_op.drop_column("breakdown_id")
+        batch_op.alter_column("grain", existing_type=sa.String(length=8), nullable=False)
+        batch_op.alter_column("period_start", existing_type=sa.Date(), nullable=False)
+        batch_op.alter_column("sex", existing_type=sa.String(length=8), nullable=False)
+        batch_op.alter_column("age_band", existing_type=sa.String(length=16), nullable=False)
+        batch_op.alter_column("dims", existing_type=sa.String(length=200), nullable=False)
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_observation_metric_id_area_id_grain_period_start_sex_age_band_dims"),
+            list(_OLD_KEY),
+        )
+    _create_replaced_index()
+    op.drop_table("observation_breakdown")
+    op.drop_table("observation_period")
