@@ -8,11 +8,13 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -26,12 +28,27 @@ _TAIL = ("value", "unit", "source_id", "batch_id", "previous_value", "previous_b
 _REPLACED_WHERE = "previous_batch_id IS NOT NULL"
 
 
-def _rebuild(columns: Sequence[str]) -> dict[str, Any]:
-    """Batch options: SQLite copies the table, with its columns in this order (the key first);
-    PostgreSQL alters it in place."""
+@contextmanager
+def _rekeying(old_key: Sequence[str], columns: Sequence[str]) -> Iterator[BatchOperations]:
+    """One batch on observation that starts by dropping its unique key on `old_key`. SQLite
+    copies the table, with its columns in this order; PostgreSQL alters it in place. The partial
+    index is dropped around the batch and made again after it, WHERE clause and all."""
+    options: dict[str, Any] = {}
     if op.get_bind().dialect.name == "sqlite":
-        return {"recreate": "always", "partial_reordering": [tuple(columns)]}
-    return {}
+        options = {"recreate": "always", "partial_reordering": [tuple(columns)]}
+    name = _unique_name(old_key)
+    op.drop_index("ix_observation_replaced_batch", table_name="observation")
+    with op.batch_alter_table("observation", **options) as batch_op:
+        batch_op.drop_constraint(name, type_="unique")
+        yield batch_op
+    op.create_index(
+        "ix_observation_replaced_batch",
+        "observation",
+        ["batch_id"],
+        unique=False,
+        sqlite_where=sa.text(_REPLACED_WHERE),
+        postgresql_where=sa.text(_REPLACED_WHERE),
+    )
 
 
 def _unique_name(columns: Sequence[str]) -> str:
@@ -41,21 +58,6 @@ def _unique_name(columns: Sequence[str]) -> str:
         if tuple(constraint["column_names"]) == tuple(columns) and constraint["name"]:
             return constraint["name"]
     raise RuntimeError(f"observation has no unique constraint on {', '.join(columns)}")
-
-
-def _drop_replaced_index() -> None:
-    op.drop_index("ix_observation_replaced_batch", table_name="observation")
-
-
-def _create_replaced_index() -> None:
-    op.create_index(
-        "ix_observation_replaced_batch",
-        "observation",
-        ["batch_id"],
-        unique=False,
-        sqlite_where=sa.text(_REPLACED_WHERE),
-        postgresql_where=sa.text(_REPLACED_WHERE),
-    )
 
 
 def upgrade() -> None:
@@ -98,10 +100,7 @@ def upgrade() -> None:
         "breakdown_id = (SELECT b.id FROM observation_breakdown b WHERE b.sex = observation.sex "
         "AND b.age_band = observation.age_band AND b.dims = observation.dims)"
     )
-    old_key = _unique_name(_OLD_KEY)
-    _drop_replaced_index()
-    with op.batch_alter_table("observation", **_rebuild(("id", *_NEW_KEY, *_TAIL))) as batch_op:
-        batch_op.drop_constraint(old_key, type_="unique")
+    with _rekeying(_OLD_KEY, ("id", *_NEW_KEY, *_TAIL)) as batch_op:
         for column in _KEY_COLUMNS:
             batch_op.drop_column(column)
         batch_op.alter_column("period_id", existing_type=sa.Integer(), nullable=False)
@@ -121,7 +120,6 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(
             batch_op.f("uq_observation_metric_id_area_id_period_id_breakdown_id"), list(_NEW_KEY)
         )
-    _create_replaced_index()
 
 
 def downgrade() -> None:
@@ -141,10 +139,7 @@ def downgrade() -> None:
         "WHERE b.id = observation.breakdown_id), "
         "dims = (SELECT b.dims FROM observation_breakdown b WHERE b.id = observation.breakdown_id)"
     )
-    new_key = _unique_name(_NEW_KEY)
-    _drop_replaced_index()
-    with op.batch_alter_table("observation", **_rebuild(("id", *_OLD_KEY, *_TAIL))) as batch_op:
-        batch_op.drop_constraint(new_key, type_="unique")
+    with _rekeying(_NEW_KEY, ("id", *_OLD_KEY, *_TAIL)) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_observation_period_id_observation_period"), type_="foreignkey"
         )
@@ -162,6 +157,5 @@ def downgrade() -> None:
             batch_op.f("uq_observation_metric_id_area_id_grain_period_start_sex_age_band_dims"),
             list(_OLD_KEY),
         )
-    _create_replaced_index()
     op.drop_table("observation_breakdown")
     op.drop_table("observation_period")
