@@ -280,21 +280,22 @@ def query_observations(
     elif not viewer.sees_internal_of(None):
         filters.append(Metric.visibility == "public")
     base = (
+        # The columns of ObservationView, in its order.
         with_keys(
             select(
-                Observation.value,
+                Metric.code,
                 Observation.unit,
-                Observation.batch_id,
+                City.code,
+                Area.code,
+                Area.name,
+                Area.level,
                 ObservationPeriod.grain,
                 ObservationPeriod.period_start,
                 Breakdown.sex,
                 Breakdown.age_band,
                 Breakdown.dims,
-                Metric.code,
-                Area.code,
-                Area.name,
-                Area.level,
-                City.code,
+                Observation.value,
+                Observation.batch_id,
             )
         )
         .join(Metric, Metric.id == Observation.metric_id)
@@ -315,25 +316,5 @@ def query_observations(
         .limit(limit)
         .offset(offset)
     ).all()
-    views = [
-        ObservationView(
-            metric=metric_code,
-            unit=unit,
-            city=city_code,
-            area_code=code,
-            area_name=name,
-            area_level=area_level,
-            grain=grain,
-            period_start=start,
-            sex=sex_,
-            age_band=band,
-            dims=dims,
-            value=value,
-            batch_id=batch_id,
-        )
-        for (
-            value, unit, batch_id, grain, start, sex_, band, dims,
-            metric_code, code, name, area_level, city_code,
-        ) in page
-    ]  # fmt: skip
+    views = [ObservationView(*row) for row in page]
     return views, int(total)
