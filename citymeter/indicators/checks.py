@@ -15,8 +15,8 @@ from citymeter.indicators.inputs import metric_aliases
 from citymeter.indicators.loader import load_pack
 from citymeter.indicators.models import IndicatorValue
 from citymeter.indicators.schema import DataCheck
-from citymeter.observations.keys import with_keys
-from citymeter.observations.models import Breakdown, Metric, Observation, ObservationPeriod
+from citymeter.observations.keys import KEY_COLUMNS, with_keys
+from citymeter.observations.models import Metric, Observation
 from citymeter.places.models import Area, City
 
 MAX_FINDINGS_PER_CHECK = 200
@@ -50,17 +50,7 @@ def _observations(
 ) -> list[tuple[str, str, dt.date, str, str, str, float]]:
     codes = [metric, *metric_aliases().get(metric, [])]
     rows = session.execute(
-        with_keys(
-            select(
-                Area.code,
-                ObservationPeriod.grain,
-                ObservationPeriod.period_start,
-                Breakdown.sex,
-                Breakdown.age_band,
-                Breakdown.dims,
-                Observation.value,
-            )
-        )
+        with_keys(select(Area.code, *KEY_COLUMNS, Observation.value))
         .join(Metric, Metric.id == Observation.metric_id)
         .join(Area, Area.id == Observation.area_id)
         .where(Metric.code.in_(codes), Area.city_id == city_id)

@@ -18,6 +18,16 @@ _KEYS_PER_LOOKUP = 300
 _Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 
+# The columns of an observation's period and breakdown, for a query joined `with_keys`.
+KEY_COLUMNS = (
+    ObservationPeriod.grain,
+    ObservationPeriod.period_start,
+    Breakdown.sex,
+    Breakdown.age_band,
+    Breakdown.dims,
+)
+
+
 class PeriodKey(NamedTuple):
     grain: str
     start: dt.date

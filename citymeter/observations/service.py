@@ -14,7 +14,7 @@ from citymeter.accounts import audit
 from citymeter.accounts.permissions import READ_INTERNAL, Viewer
 from citymeter.errors import Conflict, InvalidInput
 from citymeter.observations import bulk
-from citymeter.observations.keys import PeriodKey, with_keys
+from citymeter.observations.keys import KEY_COLUMNS, PeriodKey, with_keys
 from citymeter.observations.models import (
     GRAINS,
     Breakdown,
@@ -289,11 +289,7 @@ def query_observations(
                 Area.code,
                 Area.name,
                 Area.level,
-                ObservationPeriod.grain,
-                ObservationPeriod.period_start,
-                Breakdown.sex,
-                Breakdown.age_band,
-                Breakdown.dims,
+                *KEY_COLUMNS,
                 Observation.value,
                 Observation.batch_id,
             )
