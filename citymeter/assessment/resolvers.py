@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citymeter.indicators.models import IndicatorValue
-from citymeter.observations.models import TOTAL, Metric, Observation
+from citymeter.observations.keys import with_keys
+from citymeter.observations.models import TOTAL, Breakdown, Metric, Observation, ObservationPeriod
 from citymeter.places.models import Area
 
 
@@ -83,25 +84,25 @@ class ObservationResolver:
         if area_id is None:
             return None
         found = session.execute(
-            select(Observation, Metric.code)
+            with_keys(select(Observation, ObservationPeriod))
             .join(Metric, Metric.id == Observation.metric_id)
             .where(
                 Metric.code == indicator,
                 Observation.area_id == area_id,
-                Observation.sex == TOTAL,
-                Observation.age_band == TOTAL,
-                Observation.dims == "",
+                Breakdown.sex == TOTAL,
+                Breakdown.age_band == TOTAL,
+                Breakdown.dims == "",
             )
-            .order_by(Observation.period_start.desc(), Observation.id.desc())
+            .order_by(ObservationPeriod.period_start.desc(), Observation.id.desc())
             .limit(1)
         ).first()
         if found is None:
             return None
-        obs = found[0]
+        obs, period = found
         return ResolvedValue(
             value=obs.value,
             unit=obs.unit,
-            period=f"{obs.grain} {obs.period_start.isoformat()}",
+            period=f"{period.grain} {period.period_start.isoformat()}",
             provenance={
                 "kind": "observation",
                 "observation_id": obs.id,

@@ -97,6 +97,7 @@ def import_(
             + ("" if result.reader_cpu_seconds else " (read in-process)")
         )
         console.print(f"  peak memory (RSS)      {result.peak_mb:>12,.0f} MB")
+        console.print(f"  database after import  {result.database_mb:>12,.0f} MB")
         if result.reader_peak_mb:
             console.print(
                 f"  reader process (RSS)   {result.reader_peak_mb:>12,.0f} MB "

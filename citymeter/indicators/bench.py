@@ -215,11 +215,13 @@ def _run(
     with engine.connect() as connection:  # type: ignore[attr-defined]
         connection.execute(
             text(
-                "SELECT area_id, period_start, sex, "
-                "100.0 * SUM(CASE WHEN metric_id = :e THEN value END) / "
-                "SUM(CASE WHEN metric_id = :w THEN value END) "
-                "FROM observation WHERE metric_id IN (:e, :w) AND age_band = 'total' "
-                "GROUP BY area_id, period_start, sex"
+                "SELECT o.area_id, p.period_start, b.sex, "
+                "100.0 * SUM(CASE WHEN o.metric_id = :e THEN o.value END) / "
+                "SUM(CASE WHEN o.metric_id = :w THEN o.value END) "
+                "FROM observation o JOIN observation_period p ON p.id = o.period_id "
+                "JOIN observation_breakdown b ON b.id = o.breakdown_id "
+                "WHERE o.metric_id IN (:e, :w) AND b.age_band = 'total' "
+                "GROUP BY o.area_id, p.period_start, b.sex"
             ),
             {"e": metric_ids["employed_persons"], "w": metric_ids["working_age_population"]},
         ).all()

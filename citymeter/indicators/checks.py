@@ -15,6 +15,7 @@ from citymeter.indicators.inputs import metric_aliases
 from citymeter.indicators.loader import load_pack
 from citymeter.indicators.models import IndicatorValue
 from citymeter.indicators.schema import DataCheck
+from citymeter.observations.keys import KEY_COLUMNS, with_keys
 from citymeter.observations.models import Metric, Observation
 from citymeter.places.models import Area, City
 
@@ -49,15 +50,7 @@ def _observations(
 ) -> list[tuple[str, str, dt.date, str, str, str, float]]:
     codes = [metric, *metric_aliases().get(metric, [])]
     rows = session.execute(
-        select(
-            Area.code,
-            Observation.grain,
-            Observation.period_start,
-            Observation.sex,
-            Observation.age_band,
-            Observation.dims,
-            Observation.value,
-        )
+        with_keys(select(Area.code, *KEY_COLUMNS, Observation.value))
         .join(Metric, Metric.id == Observation.metric_id)
         .join(Area, Area.id == Observation.area_id)
         .where(Metric.code.in_(codes), Area.city_id == city_id)

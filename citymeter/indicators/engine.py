@@ -41,7 +41,7 @@ from citymeter.indicators.loader import LoadedPack, load_pack
 from citymeter.indicators.models import IndicatorRun, IndicatorValue
 from citymeter.indicators.rollups import Block, InputColumns
 from citymeter.indicators.schema import IndicatorDefinition
-from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
+from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation, ObservationPeriod
 from citymeter.places.models import Area, City
 
 
@@ -375,9 +375,10 @@ def _changed_since(session: Session, city_id: int, watermark: int) -> dict[str, 
             select(
                 Metric.code,
                 Observation.area_id,
-                func.min(Observation.period_start),
-                func.max(Observation.period_start),
+                func.min(ObservationPeriod.period_start),
+                func.max(ObservationPeriod.period_start),
             )
+            .join(ObservationPeriod, ObservationPeriod.id == Observation.period_id)
             .join(Metric, Metric.id == Observation.metric_id)
             .join(Area, Area.id == Observation.area_id)
             .where(written, Area.city_id == city_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, select
+from sqlalchemy import FromClause, Select, select
 from sqlalchemy.orm import Session
 
 from citymeter.indicators import breakdowns
@@ -29,7 +29,7 @@ from citymeter.indicators.cells import (
     ordered_sums,
 )
 from citymeter.indicators.formula import MetricRef
-from citymeter.observations.models import GRAINS, Metric, Observation
+from citymeter.observations.models import Breakdown, Metric, Observation, ObservationPeriod
 from citymeter.places.models import Area
 
 _TOTAL = 0  # the code of sex "total" and of band "total" in every CellSpace
@@ -72,16 +72,16 @@ def read(
     space: CellSpace,
 ) -> Rows:
     """Stream the observations of `metrics` and encode them chunk by chunk, so that memory holds
-    arrays, not Python rows; only the age-band totals are read when no request needs the bands."""
+    arrays, not Python rows; only the age-band totals are read when no request needs the bands.
+    Rows come with their period and breakdown ids, decoded through the small key tables."""
     observation = Observation.__table__
     area = Area.__table__
+    period = ObservationPeriod.__table__
+    breakdown = Breakdown.__table__
     query = select(
         observation.c.area_id,
-        observation.c.grain,
-        observation.c.period_start,
-        observation.c.dims,
-        observation.c.sex,
-        observation.c.age_band,
+        observation.c.period_id,
+        observation.c.breakdown_id,
         observation.c.value,
         observation.c.batch_id,
         observation.c.metric_id,
@@ -94,43 +94,46 @@ def read(
     if scope_areas is not None:
         query = query.where(observation.c.area_id.in_(sorted(scope_areas)))
     if period_from is not None or period_to is not None:
-        # Naming every grain lets the unique index (metric, area, grain, period, …) serve the
-        # period range too, instead of scanning all periods of each metric and area.
-        query = query.where(observation.c.grain.in_(GRAINS))
-    if period_from is not None:
-        query = query.where(observation.c.period_start >= period_from)
-    if period_to is not None:
-        query = query.where(observation.c.period_start <= period_to)
+        # The periods in range as a list of ids: the unique index (metric, area, period, …)
+        # then seeks each of them instead of scanning all periods of each metric and area.
+        periods = select(period.c.id)
+        if period_from is not None:
+            periods = periods.where(period.c.period_start >= period_from)
+        if period_to is not None:
+            periods = periods.where(period.c.period_start <= period_to)
+        query = query.where(observation.c.period_id.in_(periods))
     if not bands:
-        query = query.where(observation.c.age_band == "total")
+        totals = select(breakdown.c.id).where(breakdown.c.age_band == "total")
+        query = query.where(observation.c.breakdown_id.in_(totals))
     rank = {m.id: i for i, m in enumerate(metrics)}
     dim_codes: dict[str, int] = {}
-    caches: list[dict[Any, int]] = [{}, {}, {}, {}, {}, {}]
-    encoders: list[Callable[[Any], int]] = [
-        space.area,
-        space.grains.code,
-        _ordinal,
-        lambda d: dim_codes.setdefault(d, len(dim_codes)),
-        space.sexes.code,
-        space.bands.code,
-    ]
+    area_cache: dict[Any, int] = {}
+    period_codes = _KeyCodes(
+        session, period, ("grain", "period_start"), (space.grains.code, _ordinal)
+    )
+    breakdown_codes = _KeyCodes(
+        session,
+        breakdown,
+        ("dims", "sex", "age_band"),
+        (lambda d: dim_codes.setdefault(d, len(dim_codes)), space.sexes.code, space.bands.code),
+    )
     parts: list[tuple[Ints, Ints, Floats, Ints, Ints]] = []
     for rows in _fetch(session, query):
         # One 2-D object array, then a column at a time (cheaper than transposing with zip).
         table = np.array(rows, dtype=object)
         del rows
-        area_c, grain_c, period_c, dims_c, sex_c, band_c = (
-            _encode(table[:, i], encoders[i], caches[i]) for i in range(6)
-        )
+        area_c = _encode(table[:, 0], space.area, area_cache)
+        grain_c, period_c = period_codes.of(table[:, 1].astype(np.int64))
+        dims_c, sex_c, band_c = breakdown_codes.of(table[:, 2].astype(np.int64))
         keys = space.pack(area_c, grain_c, period_c, sex_c, band_c)
-        values = table[:, 6].astype(np.float64)
+        values = table[:, 3].astype(np.float64)
         # A row without a batch reads as NaN here, and counts as batch 0.
-        batch_ids = np.array(table[:, 7].tolist(), np.float64)
+        batch_ids = np.array(table[:, 4].tolist(), np.float64)
         batches = np.nan_to_num(batch_ids, nan=0.0).astype(np.int64)
         if len(rank) == 1:
             ranks = np.zeros(len(values), np.int64)
         else:
-            ranks = np.fromiter(map(rank.__getitem__, table[:, 8]), np.int64, len(values))
+            ranks = np.fromiter(map(rank.__getitem__, table[:, 5]), np.int64, len(values))
         parts.append((keys, dims_c, values, batches, ranks))
         del table
     if not parts:
@@ -139,6 +142,39 @@ def read(
     labels = sorted(dim_codes, key=dim_codes.__getitem__)
     joined = [np.concatenate([p[i] for p in parts]) for i in range(5)]
     return Rows(joined[0], joined[1], joined[2], joined[3], joined[4], labels)
+
+
+class _KeyCodes:
+    """The codes of the labels of period (or breakdown) ids: an id's labels are read from its
+    small table and encoded the first time the id is seen, then whole columns are looked up as
+    arrays."""
+
+    def __init__(
+        self,
+        session: Session,
+        table: FromClause,
+        names: Sequence[str],
+        encoders: Sequence[Callable[[Any], int]],
+    ) -> None:
+        self._session = session
+        self._table = table
+        self._columns = [table.c[name] for name in names]
+        self._encoders = encoders
+        self._codes = np.full((0, len(encoders)), -1, np.int64)  # a row per id; -1: not seen
+
+    def of(self, ids: Ints) -> list[Ints]:
+        if len(ids) and int(ids.max()) >= len(self._codes):
+            grown = np.full((int(ids.max()) + 1, len(self._encoders)), -1, np.int64)
+            grown[: len(self._codes)] = self._codes
+            self._codes = grown
+        new = np.unique(ids[self._codes[ids, 0] < 0]).tolist()
+        if new:
+            query = select(self._table.c.id, *self._columns).where(self._table.c.id.in_(new))
+            for key_id, *labels in self._session.execute(query):
+                self._codes[key_id] = [
+                    encode(label) for encode, label in zip(self._encoders, labels, strict=True)
+                ]
+        return [self._codes[ids, i] for i in range(len(self._encoders))]
 
 
 def _fetch(session: Session, query: Select[Any]) -> Iterator[list[tuple[Any, ...]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import resource
 import sqlite3
 import tempfile
@@ -11,10 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine, make_sessionmaker
-from citymeter.observations import importer, service
+from citymeter.observations import importer, keys, service
 from citymeter.observations.mapping import parse_mapping
 from citymeter.places import service as places
 
@@ -68,6 +71,7 @@ class BenchResult:
     import_cpu_seconds: float = 0.0
     reader_cpu_seconds: float = 0.0
     reader_peak_mb: float = 0.0
+    database_mb: float = 0.0
 
 
 def write_long_csv(path: Path, rows: int) -> None:
@@ -120,42 +124,58 @@ def write_wide_csv(path: Path, rows: int) -> None:
                 written += take
 
 
-def _raw_rows_wide(rows: int, metric_id: int, area_ids: dict[str, int]) -> list[tuple[object, ...]]:
+# A raw row before its key ids are known: area id, period start, sex, age band, value.
+_RawRow = tuple[int, str, str, str, float]
+
+
+def _raw_rows_wide(rows: int, area_ids: dict[str, int]) -> list[_RawRow]:
     columns = [(sex, age) for _, sex in WIDE_SEXES for _, age in WIDE_AGES]
-    out: list[tuple[object, ...]] = []
+    out: list[_RawRow] = []
     for period in _months():
         for area in range(AREAS):
             area_id = area_ids[f"B{area:05d}"]
             for sex, age in columns:
                 if len(out) >= rows:
                     return out
-                value = float(len(out) % 1997)
-                out.append(
-                    (metric_id, area_id, "month", f"{period}-01", value, "persons", sex, age, "")
-                )
+                out.append((area_id, f"{period}-01", sex, age, float(len(out) % 1997)))
     return out
 
 
-def _raw_rows(path: Path, metric_id: int, area_ids: dict[str, int]) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
+def _raw_rows(path: Path, area_ids: dict[str, int]) -> list[_RawRow]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         next(reader)
-        for code, period, sex, age, value in reader:
-            rows.append(
-                (
-                    metric_id,
-                    area_ids[code],
-                    "month",
-                    f"{period}-01",
-                    float(value),
-                    "persons",
-                    sex,
-                    age,
-                    "",
-                )
-            )
-    return rows
+        return [
+            (area_ids[code], f"{period}-01", sex, age, float(value))
+            for code, period, sex, age, value in reader
+        ]
+
+
+def _with_key_ids(
+    session: Session, metric_id: int, rows: list[_RawRow]
+) -> list[tuple[object, ...]]:
+    """The rows as the observation table holds them, their periods and breakdowns stored first."""
+    periods = list(dict.fromkeys(row[1] for row in rows))
+    breakdowns = list(dict.fromkeys((row[2], row[3]) for row in rows))
+    connection = session.connection()
+    period_ids = keys.period_ids(
+        connection, [keys.PeriodKey("month", dt.date.fromisoformat(p)) for p in periods]
+    )
+    breakdown_ids = keys.breakdown_ids(
+        connection, [keys.BreakdownKey(sex, age, "") for sex, age in breakdowns]
+    )
+    period_of = dict(zip(periods, period_ids, strict=True))
+    breakdown_of = dict(zip(breakdowns, breakdown_ids, strict=True))
+    return [
+        (metric_id, area, period_of[start], breakdown_of[(sex, age)], value, "persons")
+        for area, start, sex, age, value in rows
+    ]
+
+
+def _file_mb(database: Path) -> float:
+    """The store's size on disk, with its write-ahead log if one is left."""
+    wal = database.with_name(database.name + "-wal")
+    return (database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)) / 1e6
 
 
 def run(
@@ -211,6 +231,7 @@ def run(
             children_before.ru_utime + children_before.ru_stime
         )
         engine.dispose()
+        database_mb = _file_mb(folder / "importer.db")
         if report.written != rows:
             raise RuntimeError(f"the importer stored {report.written:,} of {rows:,} rows")
 
@@ -229,13 +250,13 @@ def run(
                 session, None, code="bench_population", name="b", unit="persons"
             )
             batch = service.open_batch(session)
-            metric_id, batch_id = metric.id, batch.id
+            batch_id = batch.id
+            raw_rows = (
+                _raw_rows_wide(rows, area_ids) if shape == "wide" else _raw_rows(source, area_ids)
+            )
+            params = _with_key_ids(session, metric.id, raw_rows)
+            del raw_rows
         engine.dispose()
-        params = (
-            _raw_rows_wide(rows, metric_id, area_ids)
-            if shape == "wide"
-            else _raw_rows(source, metric_id, area_ids)
-        )
         raw = sqlite3.connect(folder / "raw.db", isolation_level=None)
         raw.execute("PRAGMA journal_mode=WAL")
         raw.execute("PRAGMA synchronous=NORMAL")
@@ -246,8 +267,8 @@ def run(
         started = time.perf_counter()
         raw.execute("BEGIN")
         raw.executemany(
-            "INSERT INTO observation (metric_id, area_id, grain, period_start, value, unit, sex, "
-            f"age_band, dims, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {int(batch_id)})",
+            "INSERT INTO observation (metric_id, area_id, period_id, breakdown_id, value, unit, "
+            f"batch_id) VALUES (?, ?, ?, ?, ?, ?, {int(batch_id)})",
             params,
         )
         raw.execute("COMMIT")
@@ -270,4 +291,5 @@ def run(
         import_cpu_seconds=import_cpu_seconds,
         reader_cpu_seconds=reader_cpu_seconds,
         reader_peak_mb=reader_peak_mb,
+        database_mb=database_mb,
     )

@@ -1,23 +1,26 @@
 """Writing observations in bulk: compact rows (area, period number, series number, value).
 
 An import repeats the same few periods and breakdowns across a million rows, so the importer
-numbers them once (`ObservationKeys`) and hands the store four numbers per observation. On SQLite
-the periods and series are staged in small temporary tables, and the rows are merged into
-`observation` by INSERT … SELECT statements that carry 100 rows each as a VALUES list: the driver
-binds 4 numbers a row instead of 10 mixed values, nothing is written twice (no staging table for
-the rows), and the unique-key and foreign-key work runs inside one statement per 100 rows instead
-of one per row.
+numbers them once (`ObservationKeys`) and hands the store four numbers per observation. Before a
+chunk is written, the periods and breakdowns first seen in it get their ids in the small key
+tables (`keys`), so that an observation row holds only numbers. On SQLite the load's periods and
+series are staged in small temporary tables, and the rows are merged into `observation` by
+INSERT … SELECT statements that carry 100 rows each as a VALUES list: the driver binds 4 numbers
+a row, nothing is written twice (no staging table for the rows), and the unique-key and
+foreign-key work runs inside one statement per 100 rows instead of one per row.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any, NamedTuple
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from citymeter.observations import keys as key_tables
+from citymeter.observations.keys import BreakdownKey, PeriodKey
 from citymeter.observations.models import LoadBatch
 
 # (area_id, period number, series number, value): numbers from ObservationKeys.
@@ -28,28 +31,31 @@ class Series(NamedTuple):
     """All of an observation's key but its area and period, and what goes with it."""
 
     metric_id: int
-    grain: str
     unit: str
     sex: str
     age_band: str
     dims: str
     source_id: int | None
 
+    @property
+    def breakdown(self) -> BreakdownKey:
+        return BreakdownKey(self.sex, self.age_band, self.dims)
+
 
 class ObservationKeys:
     """The periods and series of one load, numbered in the order they are first seen."""
 
     def __init__(self) -> None:
-        self.periods: list[dt.date] = []
+        self.periods: list[PeriodKey] = []
         self.series: list[Series] = []
-        self._period_numbers: dict[dt.date, int] = {}
+        self._period_numbers: dict[PeriodKey, int] = {}
         self._series_numbers: dict[Series, int] = {}
 
-    def period(self, start: dt.date) -> int:
-        number = self._period_numbers.get(start)
+    def period(self, period: PeriodKey) -> int:
+        number = self._period_numbers.get(period)
         if number is None:
-            number = self._period_numbers[start] = len(self.periods)
-            self.periods.append(start)
+            number = self._period_numbers[period] = len(self.periods)
+            self.periods.append(period)
         return number
 
     def series_number(self, series: Series) -> int:
@@ -60,8 +66,37 @@ class ObservationKeys:
         return number
 
 
-_COLUMNS = "metric_id, area_id, grain, period_start, value, unit, sex, age_band, dims, source_id"
-_KEY = "metric_id, area_id, grain, period_start, sex, age_band, dims"
+# What a series is in the store: metric_id, breakdown_id, unit, source_id.
+StoredSeries = tuple[int, int, str, int | None]
+
+
+class StoredKeys:
+    """The store's ids for a load's numbered periods and series, got as new ones appear."""
+
+    def __init__(self, connection: Connection, keys: ObservationKeys) -> None:
+        self._connection = connection
+        self._keys = keys
+        self.period_ids: list[int] = []
+        self.series: list[StoredSeries] = []
+
+    def catch_up(self) -> tuple[int, int]:
+        """Get the ids of the periods and series numbered since the last call; returns how many
+        periods and series were known before it (the new ones follow)."""
+        known = len(self.period_ids), len(self.series)
+        periods, series = self._keys.periods[known[0] :], self._keys.series[known[1] :]
+        if periods:
+            self.period_ids += key_tables.period_ids(self._connection, periods)
+        if series:
+            breakdowns = key_tables.breakdown_ids(self._connection, [s.breakdown for s in series])
+            self.series += [
+                (s.metric_id, breakdown, s.unit, s.source_id)
+                for s, breakdown in zip(series, breakdowns, strict=True)
+            ]
+        return known
+
+
+_COLUMNS = "metric_id, area_id, period_id, breakdown_id, value, unit, source_id"
+_KEY = "metric_id, area_id, period_id, breakdown_id"
 
 # A row whose value is unchanged is left alone (it keeps its batch), so that re-importing a file
 # changes nothing and `rowcount` counts only rows really written. An update keeps the value it
@@ -90,8 +125,8 @@ def _merge_sql(batch_id: int, rows: int) -> str:
     values = ",".join(["(?,?,?,?)"] * rows)
     return (
         f"INSERT INTO observation ({_COLUMNS}, batch_id) "
-        "SELECT s.metric_id, r.column1, s.grain, p.start, r.column4, s.unit, s.sex, s.age_band, "
-        f"s.dims, s.source_id, {int(batch_id)} "
+        "SELECT s.metric_id, r.column1, p.period_id, s.breakdown_id, r.column4, s.unit, "
+        f"s.source_id, {int(batch_id)} "
         f"FROM (VALUES {values}) AS r CROSS JOIN temp.cm_stage_series AS s "
         "CROSS JOIN temp.cm_stage_period AS p "
         "WHERE s.id = r.column3 AND p.id = r.column2"
@@ -127,7 +162,7 @@ class _MergeStatements:
 
 def _upsert_sql(batch_id: int) -> str:
     """The row-by-row statement (PostgreSQL): a full observation per row."""
-    placeholders = ", ".join(["%s"] * 10)
+    placeholders = ", ".join(["%s"] * 7)
     return (
         f"INSERT INTO observation ({_COLUMNS}, batch_id) "
         f"VALUES ({placeholders}, {int(batch_id)})" + _ON_CONFLICT
@@ -135,9 +170,9 @@ def _upsert_sql(batch_id: int) -> str:
 
 
 _STAGE_TABLES = (
-    "CREATE TEMP TABLE cm_stage_series (id INTEGER PRIMARY KEY, metric_id INTEGER, grain TEXT, "
-    "unit TEXT, sex TEXT, age_band TEXT, dims TEXT, source_id INTEGER)",
-    "CREATE TEMP TABLE cm_stage_period (id INTEGER PRIMARY KEY, start TEXT)",
+    "CREATE TEMP TABLE cm_stage_series (id INTEGER PRIMARY KEY, metric_id INTEGER, "
+    "breakdown_id INTEGER, unit TEXT, source_id INTEGER)",
+    "CREATE TEMP TABLE cm_stage_period (id INTEGER PRIMARY KEY, period_id INTEGER)",
 )
 
 
@@ -156,7 +191,7 @@ def _merge_sqlite(
     cursor: Any,
     integrity_error: type[Exception],
     batch_id: int,
-    keys: ObservationKeys,
+    stored: StoredKeys,
     chunks: Iterable[list[CompactRow]],
 ) -> int:
     merge = _MergeStatements(batch_id, upsert=False)
@@ -165,7 +200,6 @@ def _merge_sqlite(
     _drop_stage(cursor)
     for statement in _STAGE_TABLES:
         cursor.execute(statement)
-    sent_periods = sent_series = 0
     written = 0
     # Most chunks hold only new keys, and a plain INSERT is much cheaper than an upsert. A failed
     # statement is undone by SQLite as a whole; the statements of the chunk before it stay, and
@@ -176,18 +210,15 @@ def _merge_sqlite(
         if not chunk:
             continue
         # Periods and series first seen in this chunk (the importer numbers them as it reads).
-        if len(keys.periods) > sent_periods:
-            cursor.executemany(
-                "INSERT INTO temp.cm_stage_period (id, start) VALUES (?, ?)",
-                [(n, keys.periods[n].isoformat()) for n in range(sent_periods, len(keys.periods))],
-            )
-            sent_periods = len(keys.periods)
-        if len(keys.series) > sent_series:
-            cursor.executemany(
-                "INSERT INTO temp.cm_stage_series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(n, *keys.series[n]) for n in range(sent_series, len(keys.series))],
-            )
-            sent_series = len(keys.series)
+        periods_before, series_before = stored.catch_up()
+        cursor.executemany(
+            "INSERT INTO temp.cm_stage_period (id, period_id) VALUES (?, ?)",
+            [(n, stored.period_ids[n]) for n in range(periods_before, len(stored.period_ids))],
+        )
+        cursor.executemany(
+            "INSERT INTO temp.cm_stage_series VALUES (?, ?, ?, ?, ?)",
+            [(n, *stored.series[n]) for n in range(series_before, len(stored.series))],
+        )
         changes_before = connection.total_changes
         if plain:
             try:
@@ -202,30 +233,20 @@ def _merge_sqlite(
 
 
 def _upsert_rows(
-    cursor: Any, batch_id: int, keys: ObservationKeys, chunks: Iterable[list[CompactRow]]
+    cursor: Any, batch_id: int, stored: StoredKeys, chunks: Iterable[list[CompactRow]]
 ) -> int:
     sql = _upsert_sql(batch_id)
-    periods, series = keys.periods, keys.series
     written = 0
     for chunk in chunks:
         if not chunk:
             continue
+        stored.catch_up()
+        period_ids, series = stored.period_ids, stored.series
         full = []
         for area_id, period_no, series_no, value in chunk:
-            s = series[series_no]
+            metric_id, breakdown_id, unit, source_id = series[series_no]
             full.append(
-                (
-                    s.metric_id,
-                    area_id,
-                    s.grain,
-                    periods[period_no],
-                    value,
-                    s.unit,
-                    s.sex,
-                    s.age_band,
-                    s.dims,
-                    s.source_id,
-                )
+                (metric_id, area_id, period_ids[period_no], breakdown_id, value, unit, source_id)
             )
         cursor.executemany(sql, full)
         written += max(cursor.rowcount, 0)
@@ -247,14 +268,15 @@ def write_observations(
     """
     connection = session.connection()
     integrity_error = connection.dialect.dbapi.IntegrityError  # type: ignore[union-attr]
+    stored = StoredKeys(connection, keys)
     cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         before = _max_observation_id(cursor)
         if connection.dialect.name == "sqlite":
-            written = _merge_sqlite(cursor, integrity_error, batch.id, keys, chunks)
+            written = _merge_sqlite(cursor, integrity_error, batch.id, stored, chunks)
         else:
             # psycopg pipelines executemany, and an aborted pipeline is noisy: PostgreSQL upserts.
-            written = _upsert_rows(cursor, batch.id, keys, chunks)
+            written = _upsert_rows(cursor, batch.id, stored, chunks)
         after = _max_observation_id(cursor)
     finally:
         cursor.close()

@@ -24,6 +24,7 @@ from citymeter.accounts.permissions import Viewer
 from citymeter.errors import InvalidInput, NotFound
 from citymeter.observations import bulk, parallel, service
 from citymeter.observations.bulk import CompactRow, ObservationKeys, Series
+from citymeter.observations.keys import PeriodKey
 from citymeter.observations.mapping import PERIOD_CAPTURES, Mapping, ValueSpec
 from citymeter.observations.models import LoadBatch, RejectedRecord
 from citymeter.observations.parsing import (
@@ -351,7 +352,8 @@ class _Run:
                         text = raw[period_column]
                         period_no = periods.get(text)
                         if period_no is None:
-                            period_no = keys.period(parse_period(text, col.grain))
+                            start = parse_period(text, col.grain)
+                            period_no = keys.period(PeriodKey(col.grain, start))
                             periods[text] = period_no
                     if series_no is None:
                         sex = col.sex if isinstance(col.sex, str) else raw[col.sex]
@@ -405,7 +407,9 @@ class _Run:
         plan: list[_Plan] = []
         periods_of_grain: dict[str, dict[Any, int]] = {}
         for col in self.columns:
-            period_no = None if col.period is None else self.keys.period(col.period)
+            period_no = (
+                None if col.period is None else self.keys.period(PeriodKey(col.grain, col.period))
+            )
             period_column = -1 if col.period_column is None else col.period_column
             series_no = None
             if isinstance(col.sex, str) and isinstance(col.age_band, str):
@@ -415,7 +419,7 @@ class _Run:
         return plan
 
     def _series(self, col: _Column, sex: str, age_band: str) -> int:
-        series = Series(col.metric_id, col.grain, col.unit, sex, age_band, col.dims, self.source_id)
+        series = Series(col.metric_id, col.unit, sex, age_band, col.dims, self.source_id)
         return self.keys.series_number(series)
 
     def _match_area(

@@ -1,4 +1,4 @@
-"""Metric, Observation, LoadBatch and RejectedRecord."""
+"""Metric, Observation (with its periods and breakdowns), LoadBatch and RejectedRecord."""
 
 from __future__ import annotations
 
@@ -71,14 +71,40 @@ class LoadBatch(Base):
     last_observation_id: Mapped[int | None] = mapped_column(BigId)
 
 
+class ObservationPeriod(Base):
+    """A period an observation is for: a grain and the day it starts, stored once."""
+
+    __tablename__ = "observation_period"
+    __table_args__ = (UniqueConstraint("grain", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+
+
+class Breakdown(Base):
+    """The part of the population an observation counts (sex, age band, further dims), stored
+    once."""
+
+    __tablename__ = "observation_breakdown"
+    __table_args__ = (UniqueConstraint("sex", "age_band", "dims"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sex: Mapped[str] = mapped_column(String(8), default=TOTAL)
+    age_band: Mapped[str] = mapped_column(String(16), default=TOTAL)
+    # Further breakdown dimensions as a canonical "key=value;key=value" string ("" for none).
+    dims: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Observation(Base):
     """One value for (metric, area, period, breakdown)."""
 
     __tablename__ = "observation"
     __table_args__ = (
-        UniqueConstraint(
-            "metric_id", "area_id", "grain", "period_start", "sex", "age_band", "dims"
-        ),
+        # Four integers: a bulk import's seeks compare numbers, not text, and the key's order
+        # (metric, area, period, breakdown) puts a new period's rows at the end of each
+        # (metric, area) run, and serves readers that fix the metric and area.
+        UniqueConstraint("metric_id", "area_id", "period_id", "breakdown_id"),
         # Rows a batch replaced (previous_batch_id set) are few; indexing only those keeps bulk
         # inserts fast. Rows a batch inserted are found by the batch's id range (LoadBatch).
         Index(
@@ -92,12 +118,8 @@ class Observation(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("metric.id", ondelete="CASCADE"))
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"))
-    grain: Mapped[str] = mapped_column(String(8))
-    period_start: Mapped[dt.date] = mapped_column(Date)
-    sex: Mapped[str] = mapped_column(String(8), default=TOTAL)
-    age_band: Mapped[str] = mapped_column(String(16), default=TOTAL)
-    # Further breakdown dimensions as a canonical "key=value;key=value" string ("" for none).
-    dims: Mapped[str] = mapped_column(String(200), default="")
+    period_id: Mapped[int] = mapped_column(ForeignKey("observation_period.id"))
+    breakdown_id: Mapped[int] = mapped_column(ForeignKey("observation_breakdown.id"))
     value: Mapped[float]
     unit: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))

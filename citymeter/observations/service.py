@@ -14,7 +14,15 @@ from citymeter.accounts import audit
 from citymeter.accounts.permissions import READ_INTERNAL, Viewer
 from citymeter.errors import Conflict, InvalidInput
 from citymeter.observations import bulk
-from citymeter.observations.models import GRAINS, LoadBatch, Metric, Observation
+from citymeter.observations.keys import KEY_COLUMNS, PeriodKey, with_keys
+from citymeter.observations.models import (
+    GRAINS,
+    Breakdown,
+    LoadBatch,
+    Metric,
+    Observation,
+    ObservationPeriod,
+)
 from citymeter.places.models import Area, City
 from citymeter.sources.models import VISIBILITIES
 
@@ -162,16 +170,21 @@ def store_observations(session: Session, batch: LoadBatch, rows: Iterable[Observ
     """
     keys = bulk.ObservationKeys()
     series_numbers: dict[tuple[Any, ...], int] = {}
+    period_numbers: dict[tuple[str, dt.date], int] = {}
 
     def compact() -> Iterator[list[bulk.CompactRow]]:
         for chunk in _chunks(rows, CHUNK_ROWS):
             out: list[bulk.CompactRow] = []
             for row in chunk:
-                key = (row[0], row[2], row[5], row[6], row[7], row[8], row[9])
+                key = (row[0], row[5], row[6], row[7], row[8], row[9])
                 series = series_numbers.get(key)
                 if series is None:
                     series = series_numbers[key] = keys.series_number(bulk.Series(*key))
-                out.append((row.area_id, keys.period(row.period_start), series, row.value))
+                when = (row[2], row[3])
+                period = period_numbers.get(when)
+                if period is None:
+                    period = period_numbers[when] = keys.period(PeriodKey(*when))
+                out.append((row[1], period, series, row[4]))
             yield out
 
     return bulk.write_observations(session, batch, keys, compact())
@@ -252,22 +265,35 @@ def query_observations(
     if level is not None:
         filters.append(Area.level == level)
     if period_from is not None:
-        filters.append(Observation.period_start >= period_from)
+        filters.append(ObservationPeriod.period_start >= period_from)
     if period_to is not None:
-        filters.append(Observation.period_start <= period_to)
+        filters.append(ObservationPeriod.period_start <= period_to)
     if grain is not None:
-        filters.append(Observation.grain == check_grain(grain))
+        filters.append(ObservationPeriod.grain == check_grain(grain))
     if sex is not None:
-        filters.append(Observation.sex == sex)
+        filters.append(Breakdown.sex == sex)
     if age_band is not None:
-        filters.append(Observation.age_band == age_band)
+        filters.append(Breakdown.age_band == age_band)
     if viewer.role == "district_head" and viewer.district_id is not None:
         own = (Area.id == viewer.district_id) | (Area.parent_id == viewer.district_id)
         filters.append((Metric.visibility == "public") | own)
     elif not viewer.sees_internal_of(None):
         filters.append(Metric.visibility == "public")
     base = (
-        select(Observation, Metric.code, Area.code, Area.name, Area.level, City.code)
+        # The columns of ObservationView, in its order.
+        with_keys(
+            select(
+                Metric.code,
+                Observation.unit,
+                City.code,
+                Area.code,
+                Area.name,
+                Area.level,
+                *KEY_COLUMNS,
+                Observation.value,
+                Observation.batch_id,
+            )
+        )
         .join(Metric, Metric.id == Observation.metric_id)
         .join(Area, Area.id == Observation.area_id)
         .join(City, City.id == Area.city_id)
@@ -278,30 +304,13 @@ def query_observations(
         base.order_by(
             Metric.code,
             Area.code,
-            Observation.period_start,
-            Observation.sex,
-            Observation.age_band,
-            Observation.dims,
+            ObservationPeriod.period_start,
+            Breakdown.sex,
+            Breakdown.age_band,
+            Breakdown.dims,
         )
         .limit(limit)
         .offset(offset)
     ).all()
-    views = [
-        ObservationView(
-            metric=metric_code,
-            unit=obs.unit,
-            city=city_code,
-            area_code=code,
-            area_name=name,
-            area_level=area_level,
-            grain=obs.grain,
-            period_start=obs.period_start,
-            sex=obs.sex,
-            age_band=obs.age_band,
-            dims=obs.dims,
-            value=obs.value,
-            batch_id=obs.batch_id,
-        )
-        for obs, metric_code, code, name, area_level, city_code in page
-    ]
+    views = [ObservationView(*row) for row in page]
     return views, int(total)

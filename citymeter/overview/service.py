@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import READ_INTERNAL, Viewer
-from citymeter.observations.models import Metric, Observation
+from citymeter.observations.keys import with_keys
+from citymeter.observations.models import Breakdown, Metric, Observation, ObservationPeriod
 from citymeter.places import service as places
 from citymeter.places.models import Area
 
@@ -162,13 +163,13 @@ def _monthly(
 ) -> dict[dt.date, float]:
     """The metric's monthly values at one area (all ages, no further breakdown)."""
     rows = session.execute(
-        select(Observation.period_start, Observation.value).where(
+        with_keys(select(ObservationPeriod.period_start, Observation.value)).where(
             Observation.metric_id == metric.id,
             Observation.area_id == area_id,
-            Observation.grain == "month",
-            Observation.sex == sex,
-            Observation.age_band == TOTAL,
-            Observation.dims == "",
+            ObservationPeriod.grain == "month",
+            Breakdown.sex == sex,
+            Breakdown.age_band == TOTAL,
+            Breakdown.dims == "",
         )
     ).all()
     return {period: value for period, value in rows}
@@ -249,15 +250,15 @@ def _district_employment(
         return {}
     values: dict[int, dict[int, float]] = {}
     rows = session.execute(
-        select(Observation.metric_id, Observation.area_id, func.sum(Observation.value))
+        with_keys(select(Observation.metric_id, Observation.area_id, func.sum(Observation.value)))
         .where(
             Observation.metric_id.in_([employed.id, working_age.id]),
             Observation.area_id.in_(district_ids),
-            Observation.grain == "month",
-            Observation.period_start == city_rate.period_start,
-            Observation.sex == TOTAL,
-            Observation.age_band == TOTAL,
-            Observation.dims == "",
+            ObservationPeriod.grain == "month",
+            ObservationPeriod.period_start == city_rate.period_start,
+            Breakdown.sex == TOTAL,
+            Breakdown.age_band == TOTAL,
+            Breakdown.dims == "",
         )
         .group_by(Observation.metric_id, Observation.area_id)
     ).all()

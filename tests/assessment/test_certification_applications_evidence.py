@@ -23,6 +23,7 @@ from citymeter.assessment.models import (
 )
 from citymeter.assessment.resolvers import ObservationResolver
 from citymeter.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
+from citymeter.observations import keys
 from citymeter.observations.models import Metric, Observation
 from citymeter.places import service as places
 from tests.assessment.conftest import NOW, Body, make_city, open_test_round
@@ -49,11 +50,13 @@ def _observe(db: Session, city_code: str, metric: str, value: float, year: int) 
         found = Metric(code=metric, name=metric, unit="%")
         db.add(found)
         db.flush()
+    [period_id] = keys.period_ids(db.connection(), [keys.PeriodKey("year", dt.date(year, 1, 1))])
+    [whole] = keys.breakdown_ids(db.connection(), [keys.BreakdownKey("total", "total", "")])
     obs = Observation(
         metric_id=found.id,
         area_id=root.id,
-        grain="year",
-        period_start=dt.date(year, 1, 1),
+        period_id=period_id,
+        breakdown_id=whole,
         value=value,
         unit="%",
     )

@@ -14,7 +14,14 @@ from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.demo import build
 from citymeter.demo.statistics import AGE_BANDS
 from citymeter.errors import Conflict, InvalidInput
-from citymeter.observations.models import LoadBatch, Metric, Observation
+from citymeter.observations.keys import with_keys
+from citymeter.observations.models import (
+    Breakdown,
+    LoadBatch,
+    Metric,
+    Observation,
+    ObservationPeriod,
+)
 from citymeter.places.models import Area, City
 
 END = dt.date(2026, 10, 1)
@@ -30,14 +37,14 @@ def _value(
     age: str = "total",
 ) -> float:
     value = session.scalar(
-        select(Observation.value)
+        with_keys(select(Observation.value))
         .join(Metric, Metric.id == Observation.metric_id)
         .where(
             Metric.code == metric,
             Observation.area_id == area.id,
-            Observation.period_start == month,
-            Observation.sex == sex,
-            Observation.age_band == age,
+            ObservationPeriod.period_start == month,
+            Breakdown.sex == sex,
+            Breakdown.age_band == age,
         )
     )
     assert value is not None, (metric, area.code, month, sex, age)

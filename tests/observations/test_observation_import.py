@@ -14,8 +14,9 @@ from citymeter.accounts.models import AuditEntry
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.errors import Conflict, InvalidInput
 from citymeter.observations import batches, importer, parallel, service
+from citymeter.observations.keys import with_keys
 from citymeter.observations.mapping import parse_mapping
-from citymeter.observations.models import Observation
+from citymeter.observations.models import Breakdown, Observation, ObservationPeriod
 from citymeter.places.models import City
 
 from .conftest import MakeCity, store_counts
@@ -82,7 +83,7 @@ def values(db: Session) -> dict[tuple[str, str, str], float]:
     from citymeter.places.models import Area
 
     rows = db.execute(
-        select(Area.code, Observation.sex, Observation.age_band, Observation.value).join(
+        with_keys(select(Area.code, Breakdown.sex, Breakdown.age_band, Observation.value)).join(
             Area, Area.id == Observation.area_id
         )
     ).all()
@@ -287,8 +288,9 @@ values:
         db, SYSTEM_VIEWER, data=data, file_name="l.csv", mapping=parsed, city=city
     )
     assert (report.rows_stored, report.rows_skipped, report.missing_values) == (1, 1, 1)
-    obs = db.scalars(select(Observation)).one()
-    assert (obs.sex, obs.age_band, obs.dims, obs.period_start.year) == (
+    query = with_keys(select(Breakdown, ObservationPeriod.period_start))
+    breakdown, start = db.execute(query).one()
+    assert (breakdown.sex, breakdown.age_band, breakdown.dims, start.year) == (
         "male",
         "65+",
         "source=survey",

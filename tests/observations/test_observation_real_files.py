@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.observations import importer
+from citymeter.observations.keys import with_keys
 from citymeter.observations.mapping import shipped_mapping
-from citymeter.observations.models import Metric, Observation
+from citymeter.observations.models import Breakdown, Metric, Observation
 from citymeter.places.models import Area, City
 
 from .conftest import SEJONG_CITY_CODE
@@ -33,12 +34,12 @@ def _import(db: Session, city: City, path: Path, mapping: str) -> importer.Impor
 
 def _total(db: Session, code: str, **where: object) -> float:
     query = (
-        select(func.sum(Observation.value))
+        with_keys(select(func.sum(Observation.value)))
         .join(Area, Area.id == Observation.area_id)
         .where(Area.code == code)
     )
     for column, value in where.items():
-        query = query.where(getattr(Observation, column) == value)
+        query = query.where(getattr(Breakdown, column) == value)
     return float(db.scalar(query) or 0)
 
 
@@ -58,13 +59,13 @@ def test_sejong_by_sex(db: Session, sejong: City, real_data: Path) -> None:
     assert _total(db, SEJONG_CITY_CODE, age_band="total") == 391_992
     assert _total(db, SEJONG_CITY_CODE, age_band="total", sex="male") == 195_101
     assert _total(db, SEJONG_CITY_CODE, age_band="total", sex="female") == 196_891
-    old = select(func.sum(Observation.value)).join(Area, Area.id == Observation.area_id)
+    old = with_keys(select(func.sum(Observation.value))).join(Area, Area.id == Observation.area_id)
     ages = [str(a) for a in range(65, 100)] + ["100+"]
-    aged = db.scalar(old.where(Area.code == SEJONG_CITY_CODE, Observation.age_band.in_(ages)))
+    aged = db.scalar(old.where(Area.code == SEJONG_CITY_CODE, Breakdown.age_band.in_(ages)))
     assert aged == 46_349
     # Single ages add up to the total in every stored area.
-    single = db.scalar(old.where(Observation.age_band != "total"))
-    total = db.scalar(old.where(Observation.age_band == "total"))
+    single = db.scalar(old.where(Breakdown.age_band != "total"))
+    total = db.scalar(old.where(Breakdown.age_band == "total"))
     assert single == total
 
 
@@ -84,13 +85,13 @@ def test_london_borough_profiles(db: Session, london: City, real_data: Path) -> 
 
     def by_area(metric: str, **where: object) -> dict[str, float]:
         query = (
-            select(Area.name, Observation.value)
+            with_keys(select(Area.name, Observation.value))
             .join(Area, Area.id == Observation.area_id)
             .join(Metric, Metric.id == Observation.metric_id)
             .where(Metric.code == metric)
         )
         for column, value in where.items():
-            query = query.where(getattr(Observation, column) == value)
+            query = query.where(getattr(Breakdown, column) == value)
         return {name: value for name, value in db.execute(query).all()}
 
     unemployment = by_area("unemployment_rate")
