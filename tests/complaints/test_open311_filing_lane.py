@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
 
 from citymeter.accounts import service as accounts
 from citymeter.cli.common import CLI_ACTOR
@@ -20,6 +19,7 @@ from citymeter.complaints.models import ServiceRequest
 from citymeter.places.service import add_area, create_city
 from citymeter.web.api.open311_lane import Filing, Open311FilingLane
 from citymeter.web.write_lane import _Job
+from tests.web.lane_helpers import RecordingApp
 
 SQUARE = {
     "type": "Polygon",
@@ -51,28 +51,16 @@ def _form(key: str, description: str) -> dict[str, str]:
     }
 
 
-class _RecordingApp:
-    """Stands for the rest of the app: notes what reached it and answers 299."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.seen.append((scope["method"], scope["path"]))
-        await send({"type": "http.response.start", "status": 299, "headers": []})
-        await send({"type": "http.response.body", "body": b"app"})
-
-
 @pytest.fixture
-def lane(client: TestClient) -> tuple[TestClient, _RecordingApp]:
+def lane(client: TestClient) -> tuple[TestClient, RecordingApp]:
     """The lane in front of a recording app, with the real app's sessions (the test's own)."""
-    rest = _RecordingApp()
+    rest = RecordingApp()
     owner: Any = client.app
     return TestClient(Open311FilingLane(rest, owner=owner)), rest
 
 
 def test_a_url_encoded_filing_is_answered_by_the_lane_and_stored(
-    lane: tuple[TestClient, _RecordingApp], db: Session, api_key: str
+    lane: tuple[TestClient, RecordingApp], db: Session, api_key: str
 ) -> None:
     http, rest = lane
     answer = http.post("/open311/v2/requests.json", data=_form(api_key, "Lane hole"))
@@ -101,7 +89,7 @@ def test_a_url_encoded_filing_is_answered_by_the_lane_and_stored(
     ids=["multipart", "bearer", "browser-session", "json-body", "other-path"],
 )
 def test_everything_else_reaches_the_app(
-    lane: tuple[TestClient, _RecordingApp], path: str, kwargs: dict[str, Any]
+    lane: tuple[TestClient, RecordingApp], path: str, kwargs: dict[str, Any]
 ) -> None:
     http, rest = lane
     if "cookies" in kwargs:
@@ -110,7 +98,7 @@ def test_everything_else_reaches_the_app(
     assert answer.status_code == 299 and rest.seen == [("POST", path)]
 
 
-def test_get_reaches_the_app(lane: tuple[TestClient, _RecordingApp]) -> None:
+def test_get_reaches_the_app(lane: tuple[TestClient, RecordingApp]) -> None:
     http, rest = lane
     assert http.get("/open311/v2/requests.json").status_code == 299
     assert rest.seen == [("GET", "/open311/v2/requests.json")]
@@ -186,7 +174,7 @@ def test_filings_waiting_together_share_one_commit_and_keep_their_own_answers(
     client: TestClient, db: Session, api_key: str
 ) -> None:
     owner: Any = client.app
-    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    lane = Open311FilingLane(RecordingApp(), owner=owner)
     commits: list[int] = []
     event.listen(db, "after_commit", lambda _session: commits.append(1))
     bad = {**_form(api_key, "Unknown kind"), "service_code": "nope"}
@@ -227,7 +215,7 @@ def test_a_filing_the_database_refuses_fails_alone(
         )
     db.commit()  # the city, the token and the trigger stay when the batch is undone
     owner: Any = client.app
-    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    lane = Open311FilingLane(RecordingApp(), owner=owner)
     answers = lane._run_batch(
         _waiting(lane, _form(api_key, "Kept 1"), _form(api_key, "Doomed"), _form(api_key, "Kept 2"))
     )
@@ -241,7 +229,7 @@ def test_concurrent_filings_over_http_are_all_answered_and_stored(
     client: TestClient, db: Session, api_key: str
 ) -> None:
     owner: Any = client.app
-    lane = Open311FilingLane(_RecordingApp(), owner=owner)
+    lane = Open311FilingLane(RecordingApp(), owner=owner)
     http = TestClient(lane)
     descriptions = [f"Crowd {n}" for n in range(12)]
     with ThreadPoolExecutor(4) as pool:

@@ -9,29 +9,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
 
 from citymeter.entities.models import Entity
 from citymeter.web.api.ngsi_lane import AttributeUpdate, NgsiUpdateLane
 from citymeter.web.write_lane import _Job
+from tests.web.lane_helpers import RecordingApp
 
 from .conftest import JSON, NGSI, bearer
 
 W1 = "urn:ngsi-ld:AirQualityStation:W1"
 E1 = "urn:ngsi-ld:AirQualityStation:E1"
 PM10 = {"pm10": {"type": "Property", "value": 61.0}}
-
-
-class _App:
-    """Stands for the rest of the app: notes what reached it and answers 299."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.seen.append((scope["method"], scope["path"]))
-        await send({"type": "http.response.start", "status": 299, "headers": []})
-        await send({"type": "http.response.body", "body": b"app"})
 
 
 def _pm10(db: Session, entity_id: str) -> Any:
@@ -43,7 +31,7 @@ def _pm10(db: Session, entity_id: str) -> Any:
 def test_a_token_patch_is_answered_by_the_lane_and_stored(
     client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
 ) -> None:
-    rest = _App()
+    rest = RecordingApp()
     owner: Any = client.app
     http = TestClient(NgsiUpdateLane(rest, owner=owner))
     answer = http.patch(f"{NGSI}/entities/{W1}/attrs", json=PM10, headers=writer)
@@ -95,7 +83,7 @@ def test_updates_waiting_together_share_a_commit_and_a_failure_stays_alone(
 ) -> None:
     db.commit()  # the stations stay when a batch is undone
     owner: Any = client.app
-    lane = NgsiUpdateLane(_App(), owner=owner)
+    lane = NgsiUpdateLane(RecordingApp(), owner=owner)
     source = lane._session_source()
     assert source is not None
     sessions, key = source
