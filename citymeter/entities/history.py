@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from citymeter.db.upsert import conflict_insert
 from citymeter.entities.models import AttributePoint, AttributeRollup, Entity
 from citymeter.errors import InvalidInput
 
@@ -46,12 +46,6 @@ def bucket_start(at: dt.datetime, grain: str) -> dt.datetime:
     if grain == "day":
         return at.replace(hour=0, minute=0, second=0, microsecond=0)
     raise InvalidInput(f"Unknown roll-up grain {grain!r}; use hour or day.")
-
-
-def _insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def record_points(
@@ -144,7 +138,7 @@ def _insert_portable(
     ]
     for start in range(0, len(rows), _CHUNK):
         statement = (
-            _insert(session, table)
+            conflict_insert(session, table)
             .on_conflict_do_nothing(index_elements=["entity_pk", "attr", "observed_at"])
             .returning(table.c.entity_pk, table.c.attr, table.c.observed_at, table.c.value)
         )
@@ -239,7 +233,7 @@ def _roll_up(session: Session, stored: Sequence[tuple[int, str, dt.datetime, flo
         for k, acc in buckets.items()
     ]
     for start in range(0, len(rows), _CHUNK):
-        statement: Insert = _insert(session, table)
+        statement: Insert = conflict_insert(session, table)
         excluded = statement.excluded  # type: ignore[attr-defined]
         statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
             index_elements=["entity_pk", "attr", "grain", "bucket_start"],

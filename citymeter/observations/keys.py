@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Select, Table, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
+from citymeter.db.upsert import conflict_insert
 from citymeter.observations.models import Breakdown, Observation, ObservationPeriod
 
 # Keys per lookup statement: a few hundred bound values, far below either backend's limit.
@@ -59,9 +59,9 @@ def _ids(
     found = _lookup(connection, table, names, keys)
     new = [key for key in dict.fromkeys(keys) if key not in found]
     if new:
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         rows = [dict(zip(names, key, strict=True)) for key in new]
-        connection.execute(insert(table).on_conflict_do_nothing(index_elements=names), rows)
+        insert = conflict_insert(connection, table).on_conflict_do_nothing(index_elements=names)
+        connection.execute(insert, rows)
         found.update(_lookup(connection, table, names, new))
     return [found[key] for key in keys]
 

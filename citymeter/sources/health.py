@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from citymeter.db.base import utcnow
+from citymeter.db.upsert import conflict_insert
 from citymeter.errors import NotFound
 from citymeter.sources.models import Source, SourceDay, SourceRun
 
@@ -119,9 +119,7 @@ def _add_to_day(
         "runs": runs,
         "failures": failures,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SourceDay).values(**values)
+    statement = conflict_insert(session, SourceDay).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[SourceDay.source_id, SourceDay.day],
         set_={
