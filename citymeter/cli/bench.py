@@ -197,6 +197,9 @@ def mqtt(
         help="A NEW, EMPTY database the bench may fill (default: a temporary SQLite file, "
         "removed afterwards). Never point it at a database in use.",
     ),
+    processes: int = typer.Option(
+        1, min=1, max=16, help="Connector processes on an MQTT 5 shared subscription."
+    ),
 ) -> None:
     """Publish air-quality messages at QoS 1 through Mosquitto into the store with the MQTT
     connector, and compare with a bare paho subscriber that only counts them."""
@@ -205,10 +208,13 @@ def mqtt(
 
     @handle_errors
     def _run() -> None:
-        r = live_bench.run_mqtt(url=url, rate=rate, seconds=seconds, database_url=database_url)
+        r = live_bench.run_mqtt(
+            url=url, rate=rate, seconds=seconds, database_url=database_url, processes=processes
+        )
         console.print(
             f"{r.published:,} messages published in {r.publish_seconds:.1f} s "
-            f"({r.publish_rate:,.0f}/s, target {r.target_rate:,}/s); store: {r.backend}"
+            f"({r.publish_rate:,.0f}/s, target {r.target_rate:,}/s); store: {r.backend}; "
+            f"connector processes: {r.processes}"
         )
         console.print(
             f"  bare paho subscriber   {r.baseline_rate:>10,.0f} messages/s "

@@ -39,15 +39,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import queue
 import re
+import struct
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
@@ -55,7 +57,11 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import Viewer
 from citymeter.connectors.base import BaseConnector, ConnectorContext, ConnectorResult, Mode
+from citymeter.db.engine import WRITE_INTENT
 from citymeter.errors import CityMeterError, InvalidInput
+
+if TYPE_CHECKING:
+    from citymeter.connectors.mqtt_workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,10 @@ _VARIABLE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _TIME_KEYS = ("observedAt", "observed_at", "ts", "time")
 _RESERVED = {*_TIME_KEYS, "location", "lat", "lon", "name"}
 RECORDS = ("entities", "incidents")
+MAX_PROCESSES = 16
+_SHARE_GROUP = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A PUBACK (MQTT 3.1.1 and 5: reason code "success" may be left out): type, length 2, packet id.
+_PUBACK = 0x40
 
 
 class MalformedMessage(ValueError):
@@ -149,16 +159,25 @@ class TopicRoute:
         """The MQTT topic filter: each {name} level becomes `+`."""
         return "/".join("+" if _VARIABLE.match(level) else level for level in self.levels)
 
+    @functools.cached_property
+    def _slots(self) -> tuple[tuple[str | None, str], ...]:
+        """Per level: (the variable's name, "") for {name}, (None, the text) for a fixed level."""
+        slots: list[tuple[str | None, str]] = []
+        for level in self.levels:
+            variable = _VARIABLE.match(level)
+            slots.append((variable.group(1), "") if variable else (None, level))
+        return tuple(slots)
+
     def match(self, topic: str) -> dict[str, str] | None:
         parts = topic.split("/")
-        if len(parts) != len(self.levels):
+        slots = self._slots
+        if len(parts) != len(slots):
             return None
         values: dict[str, str] = {}
-        for level, part in zip(self.levels, parts, strict=True):
-            variable = _VARIABLE.match(level)
-            if variable:
-                values[variable.group(1)] = part
-            elif level != part:
+        for (name, fixed), part in zip(slots, parts, strict=True):
+            if name is not None:
+                values[name] = part
+            elif fixed != part:
                 return None
         return values
 
@@ -240,6 +259,9 @@ class MqttConfig:
     batch_size: int = 500
     batch_ms: int = 20
     keepalive_s: int = 30
+    # Subscriber processes on a shared subscription (see citymeter/connectors/mqtt_workers.py).
+    processes: int = 1
+    share_group: str = ""
 
 
 def parse_url(url: str) -> tuple[str, int, str | None, str | None]:
@@ -271,6 +293,8 @@ def parse_config(config: Mapping[str, Any], source_code: str = "source") -> Mqtt
         "batch_size",
         "batch_ms",
         "keepalive_s",
+        "processes",
+        "share_group",
     }
     unknown = set(config) - known
     if unknown:
@@ -299,6 +323,17 @@ def parse_config(config: Mapping[str, Any], source_code: str = "source") -> Mqtt
     client_id = config.get("client_id") or f"citymeter-{source_code}"
     if not isinstance(client_id, str) or len(client_id) > 128:
         raise InvalidInput("client_id must be text of at most 128 characters.")
+    processes = _int("processes", 1, 1, MAX_PROCESSES)
+    if processes > 1 and protocol != "5":
+        raise InvalidInput(
+            "Several processes share their messages through an MQTT 5 shared subscription; set "
+            '"protocol": "5" or "processes": 1.'
+        )
+    share_group = config.get("share_group") or f"citymeter-{source_code}"
+    if not isinstance(share_group, str) or not _SHARE_GROUP.match(share_group):
+        raise InvalidInput(
+            "share_group must be 1 to 64 letters, digits, '-', '_' or '.' (no '/', '+' or '#')."
+        )
     return MqttConfig(
         host=host,
         port=port,
@@ -312,6 +347,8 @@ def parse_config(config: Mapping[str, Any], source_code: str = "source") -> Mqtt
         batch_size=_int("batch_size", 500, 1, 10_000),
         batch_ms=_int("batch_ms", 20, 0, 5_000),
         keepalive_s=_int("keepalive_s", 30, 5, 3600),
+        processes=processes,
+        share_group=share_group,
     )
 
 
@@ -369,47 +406,73 @@ class MqttStats:
     errors: list[str] = field(default_factory=list)
 
 
+_COUNTERS = tuple(f.name for f in fields(MqttStats) if f.type in ("int", int))
+
+
+@dataclass
+class ParsedBatch:
+    """A batch of messages sorted out before its transaction: readings, incident messages, and
+    the malformed ones with the reason."""
+
+    readings: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[tuple[_Inbound, TopicRoute, dict[str, str]]] = field(default_factory=list)
+    malformed: list[tuple[_Inbound, str]] = field(default_factory=list)
+
+
+def parse_messages(messages: Sequence[_Inbound], routes: Sequence[TopicRoute]) -> ParsedBatch:
+    """Route and decode every message (no database: this runs outside the write transaction)."""
+    parsed = ParsedBatch()
+    for message in messages:
+        found = route_for(routes, message.topic)
+        if found is None:
+            reason = f"no topic pattern of this source matches {message.topic}"
+            parsed.malformed.append((message, reason))
+            continue
+        route, values = found
+        if route.records == "incidents":
+            parsed.incidents.append((message, route, values))
+            continue
+        try:
+            body = _json_body(message.topic, message.payload)
+            parsed.readings.append(
+                route.to_reading(message.topic, values, body, message.received_at)
+            )
+        except MalformedMessage as exc:
+            parsed.malformed.append((message, str(exc)))
+    return parsed
+
+
 def store_messages(
     session: Session,
-    messages: Sequence[_Inbound],
+    messages: Sequence[_Inbound] | ParsedBatch,
     routes: Sequence[TopicRoute],
     *,
     source: Any = None,
     city: Any = None,
 ) -> tuple[int, int, int]:
-    """Store a batch of messages in `session`: (stored, duplicates, dead-lettered).
+    """Store a batch of messages (or one already parsed) in `session`: (stored, duplicates,
+    dead-lettered).
 
     One bad message never holds back the others: malformed ones are dead-lettered here, and the
     readings ingest refuses are dead-lettered by ingest while the rest are stored.
     """
     from citymeter.entities.ingest import ingest_readings, record_dead_letter
 
-    readings: list[dict[str, Any]] = []
-    dead = 0
-    incident_messages: list[tuple[_Inbound, TopicRoute, dict[str, str]]] = []
-    for message in messages:
-        found = route_for(routes, message.topic)
-        if found is not None and found[0].records == "incidents":
-            incident_messages.append((message, *found))
-            continue
-        try:
-            readings.append(
-                message_to_reading(routes, message.topic, message.payload, message.received_at)
-            )
-        except MalformedMessage as exc:
-            record_dead_letter(
-                session,
-                channel=CHANNEL,
-                reason=str(exc),
-                payload={
-                    "topic": message.topic,
-                    "payload": message.payload.decode("utf-8", "replace"),
-                },
-                source=source,
-            )
-            dead += 1
+    parsed = messages if isinstance(messages, ParsedBatch) else parse_messages(messages, routes)
+    for message, reason in parsed.malformed:
+        record_dead_letter(
+            session,
+            channel=CHANNEL,
+            reason=reason,
+            payload={
+                "topic": message.topic,
+                "payload": message.payload.decode("utf-8", "replace"),
+            },
+            source=source,
+        )
+    dead = len(parsed.malformed)
     stored = duplicates = 0
-    for message, route, values in incident_messages:
+    for message, route, values in parsed.incidents:
         kept = _store_incident(session, message, route, values, source)
         if kept == "dead":
             dead += 1
@@ -417,6 +480,7 @@ def store_messages(
             duplicates += 1
         else:
             stored += 1
+    readings = parsed.readings
     while readings:
         outcome = ingest_readings(session, readings, city=city, source=source, channel=CHANNEL)
         if not outcome.errors:
@@ -463,8 +527,15 @@ class MqttConnector(BaseConnector):
 
     mode: ClassVar[Mode] = "stream"
 
-    def __init__(self) -> None:
+    def __init__(self, member: int | None = None) -> None:
+        # `member` k: this is worker k of a source served by several processes (a shared
+        # subscription, client id <client_id>-k); None: the connector the runner started.
+        self._member = member
+        self._pool: WorkerPool | None = None
+        self._pool_inbox = 0
         self.stats = MqttStats()
+        # For a pool: each worker's latest counters (and "connected", "inbox"), by member number.
+        self.member_stats: dict[int, dict[str, Any]] = {}
         self._client: Any = None
         self._inbox: queue.Queue[_Inbound] = queue.Queue()
         self._stopping = threading.Event()
@@ -489,10 +560,14 @@ class MqttConnector(BaseConnector):
         cfg = parse_config(ctx.config, ctx.source_code)
         self.config = cfg
         self._ctx = ctx
+        if cfg.processes > 1 and self._member is None:
+            self._start_pool(ctx, cfg)
+            return
         v5 = cfg.protocol == "5"
+        client_id = cfg.client_id if self._member is None else f"{cfg.client_id}-{self._member}"
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
+            client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
             manual_ack=True,
@@ -520,7 +595,46 @@ class MqttConnector(BaseConnector):
             client.connect_async(cfg.host, cfg.port, cfg.keepalive_s)
         client.loop_start()
 
+    def _start_pool(self, ctx: ConnectorContext, cfg: MqttConfig) -> None:
+        from citymeter.connectors.mqtt_workers import WorkerPool
+
+        try:
+            pool = WorkerPool(ctx, cfg.processes, self._pool_stats, self._error)
+        except ValueError as exc:
+            raise InvalidInput(f"MQTT source {ctx.source_code!r}: {exc}.") from None
+        self._pool = pool
+        pool.start()
+
+    def _pool_stats(
+        self, by_member: Mapping[int, Mapping[str, Any]], ended: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Add up the counters of the running workers (each sends all of its own) and of the
+        worker processes that ended (killed, or restarted)."""
+        assert self.config is not None
+        totals = MqttStats()
+        for counters in [*by_member.values(), *ended]:
+            for name in _COUNTERS:
+                setattr(totals, name, getattr(totals, name) + int(counters[name]))
+        totals.errors = self.stats.errors
+        self.stats = totals
+        self.member_stats = {member: dict(c) for member, c in by_member.items()}
+        self._pool_inbox = sum(int(c["inbox"]) for c in by_member.values())
+        everyone = len(by_member) == self.config.processes
+        if everyone and all(c["connected"] for c in by_member.values()):
+            self.connected.set()
+        else:
+            self.connected.clear()
+
+    def inbox_size(self) -> int:
+        """Messages received but not yet stored (in every worker, for a pool)."""
+        return self._pool_inbox if self._pool is not None else self._inbox.qsize()
+
     def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
+            self.connected.clear()
+            return
         self._stopping.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
@@ -542,7 +656,10 @@ class MqttConnector(BaseConnector):
             self._generation += 1
         self.stats.connects += 1
         assert self.config is not None
-        client.subscribe([(route.subscription, 1) for route in self.config.routes])
+        filters = [route.subscription for route in self.config.routes]
+        if self._member is not None:
+            filters = [f"$share/{self.config.share_group}/{f}" for f in filters]
+        client.subscribe([(f, 1) for f in filters])
         self.connected.set()
         log.info(
             "mqtt %s: connected (session present: %s)",
@@ -630,22 +747,32 @@ class MqttConnector(BaseConnector):
         from citymeter.sources.models import Source
 
         assert self.config is not None
+        parsed = parse_messages(batch, self.config.routes)
         with self._ctx.sessions() as session, session.begin():
+            # Take SQLite's write lock up front: a transaction that reads first and writes later
+            # fails at once if another process (another worker) wrote in between.
+            session.connection(execution_options=WRITE_INTENT)
             source = session.scalar(select(Source).where(Source.code == self._ctx.source_code))
             city = None
             if self._ctx.city:
                 city = session.scalar(select(City).where(City.code == self._ctx.city))
-            return store_messages(session, batch, self.config.routes, source=source, city=city)
+            return store_messages(session, parsed, self.config.routes, source=source, city=city)
 
     def _ack(self, batch: Sequence[_Inbound]) -> None:
         client = self._client
         if client is None:
             return
-        for message in batch:
-            if message.qos == 0:
-                continue
-            if message.generation != self._generation:
-                # Received on an older connection: the broker sends it again; ingest dedupes it.
-                continue
-            client.ack(message.mid, message.qos)
-            self.stats.acked += 1
+        # Subscriptions are QoS 1, so the broker sends QoS 0 or 1. A message received on an older
+        # connection is sent again by the broker (ingest dedupes it): only this connection's QoS 1
+        # messages are acknowledged.
+        mids = [m.mid for m in batch if m.qos == 1 and m.generation == self._generation]
+        queue_packet = getattr(client, "_packet_queue", None)
+        if queue_packet is not None and mids:
+            # One write for the batch's PUBACKs instead of one wake-up and one socket write each
+            # (what paho's ack() does); the bytes on the wire are the same packets.
+            packets = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
+            queue_packet(_PUBACK, packets, 0, 1)
+        else:
+            for mid in mids:
+                client.ack(mid, 1)
+        self.stats.acked += len(mids)

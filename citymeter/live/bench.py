@@ -39,6 +39,7 @@ class MqttBench:
     dead_lettered: int
     store_seconds: float
     backend: str
+    processes: int = 1
 
     @property
     def publish_rate(self) -> float:
@@ -171,6 +172,7 @@ def run_mqtt(
     rate: int = 10_000,
     seconds: float = 60.0,
     database_url: str | None = None,
+    processes: int = 1,
 ) -> MqttBench:
     """Publish `rate` messages/s for `seconds` through Mosquitto, first to a bare counting
     subscriber, then to the MQTT connector storing them; count what arrived and was stored."""
@@ -192,6 +194,7 @@ def run_mqtt(
             "receive_maximum": 5000,
             "batch_size": 2000,
             "batch_ms": 50,
+            "processes": processes,
             "topics": [
                 {"pattern": f"{prefix}/{{district}}/air/{{station}}", "type": "AirQualityStation"}
             ],
@@ -217,7 +220,7 @@ def run_mqtt(
                     done, last_stored = now_done, time.monotonic()
                 if done >= published:
                     break
-                if not connector._inbox.qsize() and time.monotonic() - started > seconds + 30:
+                if not connector.inbox_size() and time.monotonic() - started > seconds + 30:
                     break  # nothing more is coming
                 time.sleep(0.05)
             store_seconds = last_stored - started
@@ -236,6 +239,7 @@ def run_mqtt(
         dead_lettered=dead,
         store_seconds=store_seconds,
         backend=backend,
+        processes=processes,
     )
 
 
