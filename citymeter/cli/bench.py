@@ -190,7 +190,13 @@ def ngsi(
 @app.command("mqtt")
 def mqtt(
     seconds: float = typer.Option(60.0, min=1, max=600, help="How long to publish."),
-    rate: int = typer.Option(10_000, min=1, max=100_000, help="Messages per second published."),
+    rate: int = typer.Option(
+        10_500,
+        min=1,
+        max=100_000,
+        help="Messages per second published: 5 % above the 10,000/s target by default, so that a "
+        "store that keeps up shows it (at exactly 10,000/s offered, no pipeline can show more).",
+    ),
     url: str = typer.Option("mqtt://127.0.0.1:1883", help="The MQTT broker (loopback)."),
     database_url: str | None = typer.Option(
         None,
@@ -213,7 +219,7 @@ def mqtt(
         )
         console.print(
             f"{r.published:,} messages published in {r.publish_seconds:.1f} s "
-            f"({r.publish_rate:,.0f}/s, target {r.target_rate:,}/s); store: {r.backend}; "
+            f"({r.publish_rate:,.0f}/s offered); store: {r.backend}; "
             f"connector processes: {r.processes}"
         )
         console.print(
@@ -222,8 +228,9 @@ def mqtt(
         )
         console.print(
             f"  MQTT → store           {r.store_rate:>10,.0f} messages/s "
-            f"({r.stored:,} stored, {r.dead_lettered:,} dead-lettered, {r.lost:,} lost, "
-            f"{r.store_seconds:.1f} s)"
+            f"({r.stored:,} stored, {r.dead_lettered:,} dead-lettered, {r.lost:,} lost; "
+            f"first to last batch {r.store_seconds:.1f} s, done {r.lag_seconds:.1f} s after the "
+            "last publish)"
         )
         verdict = "meets" if r.store_rate >= 10_000 and r.lost == 0 else "MISSES"
         console.print(f"  {verdict} the target of 10,000 messages/s with zero loss")

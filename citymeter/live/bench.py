@@ -28,7 +28,7 @@ STATIONS = 200
 
 @dataclass
 class MqttBench:
-    target_rate: int
+    offered_rate: int
     seconds: float
     published: int
     publish_seconds: float
@@ -40,6 +40,10 @@ class MqttBench:
     store_seconds: float
     backend: str
     processes: int = 1
+    # Messages done (stored, duplicate or dead-lettered) after the first batch, over store_seconds.
+    store_count: int = 0
+    # How long after the publisher's last message the connector finished.
+    lag_seconds: float = 0.0
 
     @property
     def publish_rate(self) -> float:
@@ -51,7 +55,7 @@ class MqttBench:
 
     @property
     def store_rate(self) -> float:
-        return self.stored / self.store_seconds if self.store_seconds else 0.0
+        return self.store_count / self.store_seconds if self.store_seconds else 0.0
 
     @property
     def lost(self) -> int:
@@ -136,6 +140,46 @@ def _baseline(host: str, port: int, rate: int, seconds: float) -> tuple[int, int
     return published, int(count[0]), float(count[2] - count[1])
 
 
+class _StoreWatch:
+    """Samples the connector's counters every 20 ms while the bench runs. The store's rate is taken
+    from the first batch done to the last, as the bare subscriber's is from its first message to
+    its last: neither counts the publisher process's start-up."""
+
+    def __init__(self, connector: Any) -> None:
+        self._connector = connector
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.done = 0
+        self.first: tuple[float, int] | None = None
+        self.last_at = time.monotonic()
+
+    def _count(self) -> int:
+        stats = self._connector.stats
+        return int(stats.stored + stats.duplicates + stats.dead_lettered)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(0.02):
+            done = self._count()
+            if done != self.done:
+                now = time.monotonic()
+                self.done, self.last_at = done, now
+                if self.first is None:
+                    self.first = (now, done)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def window(self) -> tuple[float, int]:
+        """(seconds, messages) from the first batch done to the last."""
+        if self.first is None:
+            return 0.0, 0
+        return self.last_at - self.first[0], self.done - self.first[1]
+
+
 def _count(engine: Engine) -> tuple[int, int]:
     from sqlalchemy.orm import Session
 
@@ -205,30 +249,25 @@ def run_mqtt(
         )
         connector.start(ctx)
         try:
-            connector.connected.wait(10)
+            connector.connected.wait(60)
             time.sleep(0.5)
-            started = time.monotonic()
+            watch = _StoreWatch(connector)
+            watch.start()
             published, publish_seconds = _run_publisher(host, port, prefix, rate, seconds)
-            deadline = time.monotonic() + max(60.0, seconds * 2)
-            # The rate is counted up to the last batch stored, not to when the bench gives up
-            # waiting for messages the broker dropped.
-            done, last_stored = 0, time.monotonic()
-            while time.monotonic() < deadline:
-                now_done = connector.stats.stored + connector.stats.duplicates
-                now_done += connector.stats.dead_lettered
-                if now_done != done:
-                    done, last_stored = now_done, time.monotonic()
-                if done >= published:
-                    break
-                if not connector.inbox_size() and time.monotonic() - started > seconds + 30:
-                    break  # nothing more is coming
+            published_at = time.monotonic()
+            deadline = published_at + max(60.0, seconds * 2)
+            while time.monotonic() < deadline and watch.done < published:
+                if not connector.inbox_size() and time.monotonic() - watch.last_at > 30:
+                    break  # nothing more is coming: the broker dropped the rest
                 time.sleep(0.05)
-            store_seconds = last_stored - started
+            watch.stop()
+            store_seconds, store_count = watch.window()
+            lag = max(0.0, watch.last_at - published_at)
         finally:
             connector.stop()
         stored, dead = _count(engine)
     return MqttBench(
-        target_rate=rate,
+        offered_rate=rate,
         seconds=seconds,
         published=published,
         publish_seconds=publish_seconds,
@@ -238,6 +277,8 @@ def run_mqtt(
         stored=stored,
         dead_lettered=dead,
         store_seconds=store_seconds,
+        store_count=store_count,
+        lag_seconds=lag,
         backend=backend,
         processes=processes,
     )
