@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import Viewer
 from citymeter.db.base import utcnow
-from citymeter.entities.history import record_points
+from citymeter.entities.history import ReadingKey, record_readings
 from citymeter.entities.models import DeadLetter, Entity
 from citymeter.entities.types import (
     COMMON_ATTRIBUTES,
@@ -561,74 +561,41 @@ def _store(
 
     pks = {entity_id: entity.id for entity_id, entity in entities.items()}
     numeric: dict[str, frozenset[str]] = {}
-    points: list[tuple[int, str, dt.datetime, float]] = []
+    readings: dict[ReadingKey, dict[str, float]] = {}
     for v in valid:
         names = numeric.get(v.entity_type.name)
         if names is None:
             names = numeric[v.entity_type.name] = frozenset(v.entity_type.numeric_attributes)
-        pk, at = pks[v.entity_id], v.at
-        points.extend((pk, n, at, float(x)) for n, x in v.attrs.items() if n in names)  # type: ignore[arg-type]
-    new_points = record_points(session, points)
+        key = (pks[v.entity_id], v.at)
+        values = readings.get(key)
+        if values is None:
+            values = readings[key] = {}
+        for name, value in v.attrs.items():
+            if name in names and name not in values:
+                values[name] = float(value)  # type: ignore[arg-type]
+    # The values this batch stored, per (entity, time); each one makes one reading new.
+    fresh = record_readings(session, readings)
 
-    # Each entity's readings oldest first; its current state is worked out in plain dicts and
-    # written to the row once.
+    # Each entity's readings oldest first; its current state is worked out on (value, observedAt)
+    # pairs and written to the row once.
     by_entity: dict[str, list[tuple[int, _Valid]]] = {}
     for order, item in enumerate(sorted(valid, key=lambda v: v.at)):
         by_entity.setdefault(item.entity_id, []).append((order, item))
     accepted = duplicates = 0
     shapes: dict[str, dict[str, _Form]] = {}
-    claimed: set[tuple[int, str, dt.datetime]] = set()
     changes: list[tuple[int, LiveEvent]] = []
     for entity_id, items in by_entity.items():
         entity = entities[entity_id]
         pk = pks[entity_id]
-        state = dict(entity.attributes)
-        state_at: dict[str, dt.datetime | None] = {}
+        state = _State(entity.attributes)
         observed_at, lat, lon = entity.observed_at, entity.lat, entity.lon
         place: _Valid | None = None
-        updated = False
         first_change: int | None = None
-        changed: dict[str, Any] = {}
         for order, item in items:
-            is_new = False
-            forms = _forms(shapes, item.entity_type)
-            iso = iso_utc(item.at)
-            values: dict[str, Any] = item.attrs
-            if item.name is not None:
-                values = {**values, "name": item.name}
-            for name, value in values.items():
-                number, relationship, unit = forms[name]
-                if number:
-                    key = (pk, name, item.at)
-                    if key in new_points and key not in claimed:
-                        claimed.add(key)
-                        is_new = True
-                # attribute_value(), spelt out: this runs for every value of the batch.
-                stored: dict[str, Any]
-                if relationship:
-                    stored = {"type": "Relationship", "object": value, "observedAt": iso}
-                elif unit is not None:
-                    stored = {"type": "Property", "value": value, "unitCode": unit}
-                    stored["observedAt"] = iso
-                else:
-                    stored = {"type": "Property", "value": value, "observedAt": iso}
-                current = state.get(name)
-                if current == stored:
-                    continue
-                if not number:
-                    is_new = True
-                if name in state_at:
-                    current_at = state_at[name]
-                else:
-                    text = current.get("observedAt") if isinstance(current, dict) else None
-                    current_at = parse_time(text) if text is not None else None
-                if current_at is None or current_at <= item.at:
-                    state[name] = stored
-                    state_at[name] = item.at
-                    changed[name] = value
-                    updated = True
-                    if first_change is None:
-                        first_change = order
+            new_values = fresh.get((pk, item.at))
+            is_new = state.apply(item, _forms(shapes, item.entity_type), new_values)
+            if state.changed and first_change is None:
+                first_change = order
             newest = observed_at is None or observed_at <= item.at or lat is None
             moved = item.lat is not None and (lat, lon) != (item.lat, item.lon)
             if newest and moved:
@@ -642,8 +609,8 @@ def _store(
                 accepted += 1
             else:
                 duplicates += 1
-        if updated:
-            entity.attributes = state
+        if state.changed:
+            entity.attributes = state.attributes()
         if place is not None:
             entity.lat, entity.lon = place.lat, place.lon
             entity.location = {"type": "Point", "coordinates": [place.lon, place.lat]}
@@ -652,7 +619,7 @@ def _store(
             entity.observed_at = observed_at
         if first_change is not None:
             entity.modified_at = now
-            changes.append((first_change, entity_event(entity, changed)))
+            changes.append((first_change, entity_event(entity, state.changed)))
     session.flush()
     events = [event for _order, event in sorted(changes, key=lambda pair: pair[0])]
     touched = sorted(by_entity)
@@ -661,6 +628,84 @@ def _store(
 
 # How an attribute's value is stored: (a number?, a relationship?, its unit code).
 _Form = tuple[bool, bool, str | None]
+# A stored attribute that is not in the form this module writes: equal to no new value.
+_ODD = object()
+
+
+def _stored_form(form: _Form, value: Any, iso: str) -> dict[str, Any]:
+    """attribute_value(), for a known form and an observedAt already formatted."""
+    _number, relationship, unit = form
+    if relationship:
+        return {"type": "Relationship", "object": value, "observedAt": iso}
+    if unit is not None:
+        return {"type": "Property", "value": value, "unitCode": unit, "observedAt": iso}
+    return {"type": "Property", "value": value, "observedAt": iso}
+
+
+class _State:
+    """One entity's current attributes while its readings of a batch are applied in time order.
+
+    Each attribute is held as (value, observedAt text, observedAt time, form): two readings agree
+    when the first two agree, as their NGSI-LD forms would. The stored dicts are read once per
+    attribute and built once per changed attribute, not once per value."""
+
+    __slots__ = ("_pairs", "_stored", "changed")
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self._stored = stored
+        self._pairs: dict[str, tuple[Any, str | None, dt.datetime | None, _Form]] = {}
+        self.changed: dict[str, Any] = {}
+
+    def _current(self, name: str, form: _Form) -> tuple[Any, str | None, dt.datetime | None, _Form]:
+        pair = self._pairs.get(name)
+        if pair is not None:
+            return pair
+        current = self._stored.get(name)
+        if not isinstance(current, dict):
+            pair = (_ODD, None, None, form)
+        else:
+            text = current.get("observedAt")
+            at = parse_time(text) if text is not None else None
+            value = current.get("object" if form[1] else "value", _ODD)
+            same = text is not None and current == _stored_form(form, value, text)
+            pair = (value, text, at, form) if same else (_ODD, None, at, form)
+        self._pairs[name] = pair
+        return pair
+
+    def apply(
+        self, item: _Valid, forms: dict[str, _Form], new_values: dict[str, float] | None
+    ) -> bool:
+        """Apply one reading; True when it brings something new: a value not stored before (taken
+        from `new_values`, so that a repeat of it in the batch counts as a duplicate), or a new
+        value of a text or relationship attribute."""
+        is_new = False
+        iso = iso_utc(item.at)
+        values: dict[str, Any] = item.attrs
+        if item.name is not None:
+            values = {**values, "name": item.name}
+        for name, value in values.items():
+            form = forms[name]
+            if form[0] and new_values is not None and name in new_values:
+                del new_values[name]
+                is_new = True
+            current_value, current_iso, current_at, _form = self._current(name, form)
+            if current_iso == iso and current_value == value and current_value is not _ODD:
+                continue
+            if not form[0]:
+                is_new = True
+            if current_at is None or current_at <= item.at:
+                self._pairs[name] = (value, iso, item.at, form)
+                self.changed[name] = value
+        return is_new
+
+    def attributes(self) -> dict[str, Any]:
+        """The attributes with the changed ones in their stored form."""
+        attributes = dict(self._stored)
+        for name in self.changed:
+            value, iso, _at, form = self._pairs[name]
+            assert iso is not None
+            attributes[name] = _stored_form(form, value, iso)
+        return attributes
 
 
 def _forms(shapes: dict[str, dict[str, _Form]], entity_type: EntityType) -> dict[str, _Form]:
