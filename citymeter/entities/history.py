@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import select
@@ -73,23 +74,28 @@ def bucket_start(at: dt.datetime, grain: str) -> dt.datetime:
     raise InvalidInput(f"Unknown roll-up grain {grain!r}; use hour or day.")
 
 
-_NAMES: dict[str, str] = {}
+# A %-format per tuple of attribute names: '{"pm10":%r,"pm25":%r}'.
+_TEMPLATES: dict[tuple[str, ...], str] = {}
 
 
 def pack_values(values: Mapping[str, float]) -> str:
     """A reading's values as the JSON object stored in `entity_reading.attrs`."""
-    parts = []
-    for name, value in values.items():
-        key = _NAMES.get(name)
-        if key is None:
-            key = _NAMES[name] = json.dumps(name) + ":"
-        # repr() of a finite float is valid JSON and round-trips exactly; json.dumps writes the
-        # rest (Infinity, NaN), which json.loads reads back.
-        text = repr(value)
-        if text[-1] in "fn":
-            text = json.dumps(value)
-        parts.append(key + text)
-    return "{" + ",".join(parts) + "}"
+    numbers = tuple(values.values())
+    # repr() of a finite float is valid JSON and reads back exactly; json.dumps writes the others
+    # (Infinity, NaN), which json.loads reads back too.
+    if not all(map(isfinite, numbers)):
+        return json.dumps(values, separators=(",", ":"))
+    names = tuple(values)
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = "{" + ",".join(_json_name(name) + ":%r" for name in names) + "}"
+        if len(_TEMPLATES) < 10_000:
+            _TEMPLATES[names] = template
+    return template % numbers
+
+
+def _json_name(name: str) -> str:
+    return json.dumps(name).replace("%", "%%")
 
 
 def unpack_values(text: str) -> dict[str, float]:
@@ -121,45 +127,48 @@ def record_points(
 
 
 def record_readings(
-    session: Session, readings: Mapping[ReadingKey, Mapping[str, float]]
+    session: Session, readings: dict[ReadingKey, dict[str, float]]
 ) -> dict[ReadingKey, dict[str, float]]:
     """Store each (entity pk, UTC time)'s values; returns the values that were new, per key.
 
     Values already stored for the same entity, attribute and time are kept (and not returned);
-    the hour and day roll-ups get exactly the returned values, in the same transaction.
+    the hour and day roll-ups get exactly the returned values, in the same transaction. A reading
+    new as a whole is returned as the very dict given (the caller hands `readings` over).
     """
-    micros: dict[dt.datetime, int] = {}
-    wanted: dict[tuple[int, int], tuple[ReadingKey, Mapping[str, float]]] = {}
-    for key, values in readings.items():
-        if not values:
-            continue
-        at = key[1]
-        us = micros.get(at)
-        if us is None:
-            us = micros[at] = to_micros(at)
-        wanted[key[0], us] = (key, values)
-    if not wanted:
+    micros = {at: to_micros(at) for at in {at for _pk, at in readings}}
+    if not micros:
         return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     with _driver_cursor(session) as cursor:
-        stored = _stored_rows(cursor, wanted, sqlite=sqlite)
+        stored = _stored_rows(
+            cursor,
+            sorted({pk for pk, _at in readings}),
+            min(micros.values()),
+            max(micros.values()),
+            sqlite=sqlite,
+        )
         fresh: dict[ReadingKey, dict[str, float]] = {}
         rows: list[tuple[int, int, str]] = []
-        for row_key, (key, values) in wanted.items():
-            if row_key in stored:
+        later: dict[tuple[int, int], ReadingKey] = {}
+        for key, values in readings.items():
+            if not values:
                 continue
-            fresh[key] = dict(values)
-            rows.append((row_key[0], row_key[1], pack_values(values)))
+            row_key = (key[0], micros[key[1]])
+            if row_key in stored:
+                later[row_key] = key
+            else:
+                fresh[key] = values
+                rows.append((row_key[0], row_key[1], pack_values(values)))
         raced = _insert_rows(cursor, rows, sqlite=sqlite)
-        for row_key in raced:  # PostgreSQL only: another transaction stored the row meanwhile
-            del fresh[wanted[row_key][0]]
-        if raced:
+        if raced:  # PostgreSQL only: another transaction stored these rows meanwhile
+            for pk, us in raced:
+                later[pk, us] = (pk, from_micros(us))
+                del fresh[pk, from_micros(us)]
             stored.update(_read_rows(cursor, raced, sqlite=sqlite))
         merged: list[tuple[str, int, int]] = []
-        for row_key, text in stored.items():
-            key, values = wanted[row_key]
-            kept = unpack_values(text)
-            added = {name: value for name, value in values.items() if name not in kept}
+        for row_key, key in later.items():
+            kept = unpack_values(stored[row_key])
+            added = {name: value for name, value in readings[key].items() if name not in kept}
             if added:
                 fresh[key] = added
                 merged.append((pack_values({**kept, **added}), row_key[0], row_key[1]))
@@ -191,13 +200,10 @@ def _driver_cursor(session: Session) -> Iterator[Any]:
 
 
 def _stored_rows(
-    cursor: Any, wanted: Mapping[tuple[int, int], object], *, sqlite: bool
+    cursor: Any, entities: list[int], low: int, high: int, *, sqlite: bool
 ) -> dict[tuple[int, int], str]:
-    """The stored rows among `wanted`: one range query per chunk of entities over the batch's
-    time span, keeping the rows asked for."""
-    times = [us for _pk, us in wanted]
-    low, high = min(times), max(times)
-    entities = sorted({pk for pk, _us in wanted})
+    """The stored rows of `entities` between two times (microseconds, inclusive): one range
+    query per chunk of entities; usually none, as readings arrive newer than the stored ones."""
     mark = "?" if sqlite else "%s"
     stored: dict[tuple[int, int], str] = {}
     for start in range(0, len(entities), _IN_CHUNK):
@@ -209,8 +215,7 @@ def _stored_rows(
             [*chunk, low, high],
         )
         for pk, us, text in cursor.fetchall():
-            if (pk, us) in wanted:
-                stored[pk, us] = text
+            stored[pk, us] = text
     return stored
 
 
