@@ -139,7 +139,7 @@ def record_readings(
     if not micros:
         return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
-    with _driver_cursor(session) as cursor:
+    with driver_cursor(session) as cursor:
         stored = _stored_rows(
             cursor,
             sorted({pk for pk, _at in readings}),
@@ -184,7 +184,7 @@ def record_readings(
 
 
 @contextmanager
-def _driver_cursor(session: Session) -> Iterator[Any]:
+def driver_cursor(session: Session) -> Iterator[Any]:
     """A cursor on the session's own DBAPI connection (same transaction, nothing compiled or
     typed per row); the driver's errors come out as SQLAlchemy's, as from session.execute."""
     connection = session.connection()
@@ -275,7 +275,7 @@ _ROLLUP_POSTGRESQL = _ROLLUP_SQL.format(
 )
 
 
-def _sqlite_text(at: dt.datetime) -> str:
+def sqlite_text(at: dt.datetime) -> str:
     # The form SQLAlchemy's SQLite DATETIME stores (UTC; UTCDateTime drops the zone).
     return at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
@@ -323,7 +323,7 @@ def _roll_up(
         for (entity_pk, attr, us), (count, total, low, high) in buckets.items():
             when = starts.get(us)
             if when is None:
-                when = starts[us] = _sqlite_text(from_micros(us)) if sqlite else from_micros(us)
+                when = starts[us] = sqlite_text(from_micros(us)) if sqlite else from_micros(us)
             rows.append((entity_pk, attr, grain, when, count, total, low, high))
     cursor.executemany(_ROLLUP_SQLITE if sqlite else _ROLLUP_POSTGRESQL, rows)
 

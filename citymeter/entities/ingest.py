@@ -33,10 +33,11 @@ from pydantic import (
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citymeter.accounts.permissions import Viewer
 from citymeter.db.base import utcnow
-from citymeter.entities.history import ReadingKey, record_readings
+from citymeter.entities.history import ReadingKey, driver_cursor, record_readings, sqlite_text
 from citymeter.entities.models import DeadLetter, Entity
 from citymeter.entities.types import (
     COMMON_ATTRIBUTES,
@@ -112,7 +113,7 @@ class IngestResult(BaseModel):
         return bool(self.errors)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Valid:
     """A reading that passed every check, ready to store."""
 
@@ -129,6 +130,10 @@ class _Valid:
     city_id: int | None = None
 
 
+# A reading's entity type, entity id, and the refusal if the entity is stored as another type.
+_Identity = tuple[EntityType, str, str | None]
+
+
 @dataclass
 class _Context:
     """What the checks of one batch share: the city and its locator, the entities already known."""
@@ -143,7 +148,8 @@ class _Context:
     located: dict[tuple[float, float], tuple[int, int | None] | None] = field(default_factory=dict)
     existing_types: dict[str, str] = field(default_factory=dict)
     times: dict[str, dt.datetime] = field(default_factory=dict)
-    good_ids: set[str] = field(default_factory=set)
+    # (type, entity_id, id) of a reading -> its entity type and entity id, once checked.
+    identities: dict[tuple[str, str | None, str | None], _Identity] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4096)
@@ -367,6 +373,30 @@ def _model_fields(reading: Reading) -> _Fields:
     )
 
 
+def _identify(ctx: _Context, reading: _Fields) -> _Identity | str | ItemError:
+    """The type and entity id of a reading and, if the entity is stored as another type, that
+    refusal; or why they are refused (a reason; an ItemError when the entity id is known). The
+    same for every reading with the same type and ids, so worked out once per batch."""
+    entity_type = find_entity_type(reading.type)
+    if entity_type is None:
+        known = ", ".join(known_type_names())
+        return f"unknown entity type {reading.type!r}; known types: {known}"
+    if reading.entity_id is not None:
+        entity_id = reading.entity_id
+    elif reading.id:
+        entity_id = build_entity_id(entity_type.name, reading.id)
+    else:
+        return "a reading needs an entity_id or an id"
+    problem = check_entity_id(entity_id)
+    if problem:
+        return ItemError(index=-1, reason=problem, entity_id=entity_id)
+    existing_type = ctx.existing_types.get(entity_id)
+    mismatch = None
+    if existing_type is not None and existing_type != entity_type.name:
+        mismatch = f"entity {entity_id} is a {existing_type}, not a {entity_type.name}"
+    return entity_type, entity_id, mismatch
+
+
 def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Valid | ItemError:
     if isinstance(item, Reading):
         reading = _model_fields(item)
@@ -383,25 +413,16 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
                     entity_id=raw_id if isinstance(raw_id, str) else None,
                 )
         reading = fields
-    entity_type = find_entity_type(reading.type)
-    if entity_type is None:
-        known = ", ".join(known_type_names())
-        return ItemError(
-            index=index,
-            reason=f"unknown entity type {reading.type!r}; known types: {known}",
-            entity_id=reading.entity_id,
-        )
-    if reading.entity_id is not None:
-        entity_id = reading.entity_id
-    elif reading.id:
-        entity_id = build_entity_id(entity_type.name, reading.id)
-    else:
-        return ItemError(index=index, reason="a reading needs an entity_id or an id")
-    if entity_id not in ctx.good_ids:
-        problem = check_entity_id(entity_id)
-        if problem:
-            return ItemError(index=index, reason=problem, entity_id=entity_id)
-        ctx.good_ids.add(entity_id)
+    identity = ctx.identities.get((reading.type, reading.entity_id, reading.id))
+    if identity is None:
+        found = _identify(ctx, reading)
+        if isinstance(found, str):
+            return ItemError(index=index, reason=found, entity_id=reading.entity_id)
+        if isinstance(found, ItemError):
+            found.index = index
+            return found
+        identity = ctx.identities[reading.type, reading.entity_id, reading.id] = found
+    entity_type, entity_id, mismatch = identity
     at = reading.observed_at.astimezone(dt.UTC)
     if at > ctx.now + ctx.tolerance:
         ahead = int((at - ctx.now).total_seconds())
@@ -427,19 +448,16 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
             )
         if value is not None and (reason := check(value)):
             return ItemError(index=index, reason=reason, entity_id=entity_id)
-    existing_type = ctx.existing_types.get(entity_id)
-    if existing_type is not None and existing_type != entity_type.name:
-        return ItemError(
-            index=index,
-            reason=f"entity {entity_id} is a {existing_type}, not a {entity_type.name}",
-            entity_id=entity_id,
-        )
+    if mismatch is not None:
+        return ItemError(index=index, reason=mismatch, entity_id=entity_id)
     valid = _Valid(
         index=index,
         entity_id=entity_id,
         entity_type=entity_type,
         at=at,
-        attrs={k: v for k, v in reading.attrs.items() if v is not None},
+        attrs=reading.attrs
+        if None not in reading.attrs.values()
+        else {k: v for k, v in reading.attrs.items() if v is not None},
         name=reading.name,
     )
     if reading.location is not None:
@@ -584,6 +602,7 @@ def _store(
     accepted = duplicates = 0
     shapes: dict[str, dict[str, _Form]] = {}
     changes: list[tuple[int, LiveEvent]] = []
+    writes: list[tuple[Entity, dict[str, Any]]] = []
     for entity_id, items in by_entity.items():
         entity = entities[entity_id]
         pk = pks[entity_id]
@@ -609,21 +628,59 @@ def _store(
                 accepted += 1
             else:
                 duplicates += 1
+        written: dict[str, Any] = {}
         if state.changed:
-            entity.attributes = state.attributes()
+            written["attributes"] = state.attributes()
         if place is not None:
-            entity.lat, entity.lon = place.lat, place.lon
-            entity.location = {"type": "Point", "coordinates": [place.lon, place.lat]}
-            entity.area_id, entity.district_id = place.area_id, place.district_id
+            written["lat"], written["lon"] = place.lat, place.lon
+            written["location"] = {"type": "Point", "coordinates": [place.lon, place.lat]}
+            written["area_id"], written["district_id"] = place.area_id, place.district_id
         if observed_at != entity.observed_at:
-            entity.observed_at = observed_at
+            written["observed_at"] = observed_at
         if first_change is not None:
-            entity.modified_at = now
+            written["modified_at"] = now
+        if written:
+            writes.append((entity, written))
+            for column, value in written.items():
+                set_committed_value(entity, column, value)
+        if first_change is not None:
             changes.append((first_change, entity_event(entity, state.changed)))
-    session.flush()
+    write_entity_states(session, writes)
     events = [event for _order, event in sorted(changes, key=lambda pair: pair[0])]
     touched = sorted(by_entity)
     return IngestResult(accepted=accepted, duplicates=duplicates, entity_ids=touched), events
+
+
+_JSON_COLUMNS = frozenset({"attributes", "location"})
+_TIME_COLUMNS = frozenset({"observed_at", "modified_at"})
+
+
+def write_entity_states(session: Session, writes: list[tuple[Entity, dict[str, Any]]]) -> None:
+    """UPDATE the given columns of each entity row: one prepared statement per set of columns,
+    run with executemany on the session's DBAPI cursor instead of an ORM flush (the objects
+    already hold the values as committed ones). JSON as SQLAlchemy's JSON type writes it."""
+    if not writes:
+        return
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for entity, written in writes:
+        params: list[Any] = []
+        for column, value in written.items():
+            if column in _JSON_COLUMNS:
+                value = json.dumps(value)
+            elif sqlite and column in _TIME_COLUMNS:
+                value = sqlite_text(value.astimezone(dt.UTC))
+            params.append(value)
+        params.append(entity.id)
+        groups.setdefault(tuple(written), []).append(params)
+    with driver_cursor(session) as cursor:
+        for columns, rows in groups.items():
+            sets = ", ".join(
+                f"{column} = {mark}" + ("::json" if column in _JSON_COLUMNS and not sqlite else "")
+                for column in columns
+            )
+            cursor.executemany(f"UPDATE entity SET {sets} WHERE id = {mark}", rows)
 
 
 # How an attribute's value is stored: (a number?, a relationship?, its unit code).

@@ -69,6 +69,29 @@ def test_readings_are_stored_with_their_area_and_district(
     assert west.location == {"type": "Point", "coordinates": [127.02, 37.5]}
 
 
+def test_the_entity_rows_hold_the_state_not_only_the_session(
+    db: Session, small_city: SmallCity
+) -> None:
+    ingest_readings(db, [reading("w", pm10=31.0)], city=small_city.city)
+    ingest_readings(
+        db,
+        [{**reading("w", minutes=5, pm10=35.0), "location": EAST_POINT}],
+        city=small_city.city,
+    )
+    cached = service.get_entity(db, "urn:ngsi-ld:AirQualityStation:w")
+    assert not db.dirty
+    in_session = (cached.attributes, cached.observed_at, cached.location, cached.district_id)
+    db.expire_all()  # read the row again
+    stored = service.get_entity(db, "urn:ngsi-ld:AirQualityStation:w")
+    assert (stored.attributes, stored.observed_at, stored.location, stored.district_id) == (
+        in_session
+    )
+    assert stored.attributes["pm10"]["value"] == 35.0
+    assert stored.observed_at == T0 + dt.timedelta(minutes=5)
+    assert stored.district_id == small_city.east.id
+    assert stored.modified_at >= stored.created_at
+
+
 def test_the_same_reading_twice_is_stored_once(db: Session, small_city: SmallCity) -> None:
     batch = [reading(minutes=0), reading(minutes=10)]
     first = ingest_readings(db, batch, city=small_city.city)
