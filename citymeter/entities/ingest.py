@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from pydantic import (
@@ -585,19 +586,20 @@ def _store(
         if names is None:
             names = numeric[v.entity_type.name] = frozenset(v.entity_type.numeric_attributes)
         key = (pks[v.entity_id], v.at)
+        numbers = {n: float(x) for n, x in v.attrs.items() if n in names}  # type: ignore[arg-type]
         values = readings.get(key)
         if values is None:
-            values = readings[key] = {}
-        for name, value in v.attrs.items():
-            if name in names and name not in values:
-                values[name] = float(value)  # type: ignore[arg-type]
+            readings[key] = numbers
+        else:  # two readings of one entity at one time: the first value of each attribute
+            for name, number in numbers.items():
+                values.setdefault(name, number)
     # The values this batch stored, per (entity, time); each one makes one reading new.
     fresh = record_readings(session, readings)
 
     # Each entity's readings oldest first; its current state is worked out on (value, observedAt)
     # pairs and written to the row once.
     by_entity: dict[str, list[tuple[int, _Valid]]] = {}
-    for order, item in enumerate(sorted(valid, key=lambda v: v.at)):
+    for order, item in enumerate(sorted(valid, key=attrgetter("at"))):
         by_entity.setdefault(item.entity_id, []).append((order, item))
     accepted = duplicates = 0
     shapes: dict[str, dict[str, _Form]] = {}
@@ -610,9 +612,11 @@ def _store(
         observed_at, lat, lon = entity.observed_at, entity.lat, entity.lon
         place: _Valid | None = None
         first_change: int | None = None
+        entity_type, forms = None, {}
         for order, item in items:
-            new_values = fresh.get((pk, item.at))
-            is_new = state.apply(item, _forms(shapes, item.entity_type), new_values)
+            if item.entity_type is not entity_type:
+                entity_type, forms = item.entity_type, _forms(shapes, item.entity_type)
+            is_new = state.apply(item, forms, fresh.get((pk, item.at)))
             if state.changed and first_change is None:
                 first_change = order
             newest = observed_at is None or observed_at <= item.at or lat is None
@@ -736,6 +740,7 @@ class _State:
         from `new_values`, so that a repeat of it in the batch counts as a duplicate), or a new
         value of a text or relationship attribute."""
         is_new = False
+        pairs = self._pairs
         iso = iso_utc(item.at)
         values: dict[str, Any] = item.attrs
         if item.name is not None:
@@ -745,13 +750,14 @@ class _State:
             if form[0] and new_values is not None and name in new_values:
                 del new_values[name]
                 is_new = True
-            current_value, current_iso, current_at, _form = self._current(name, form)
+            pair = pairs.get(name) or self._current(name, form)
+            current_value, current_iso, current_at, _form = pair
             if current_iso == iso and current_value == value and current_value is not _ODD:
                 continue
             if not form[0]:
                 is_new = True
             if current_at is None or current_at <= item.at:
-                self._pairs[name] = (value, iso, item.at, form)
+                pairs[name] = (value, iso, item.at, form)
                 self.changed[name] = value
         return is_new
 
