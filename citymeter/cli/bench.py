@@ -123,7 +123,8 @@ def ingest_http(
     ),
 ) -> None:
     """Push readings in batches to POST /api/v1/ingest/readings of a real uvicorn server and
-    compare with a raw sqlite3 executemany of the same points."""
+    compare with a raw sqlite3 executemany of the same readings (the store's table shape, and
+    the one-row-per-value shape before it)."""
     from citymeter.cli.common import console, handle_errors
     from citymeter.entities import bench as entities_bench
 
@@ -143,6 +144,10 @@ def ingest_http(
         console.print(
             f"  raw sqlite3 baseline   {r.baseline_per_second:>10,.0f} readings/s "
             f"({r.baseline_seconds:.2f} s)"
+        )
+        console.print(
+            f"  raw, a row per value   {r.point_baseline_per_second:>10,.0f} readings/s "
+            f"({r.point_baseline_seconds:.2f} s)"
         )
         console.print(f"  p95 per batch          {r.p95_ms:>10,.0f} ms")
         console.print(f"  peak RSS               {r.peak_mb:>10,.0f} MB")

@@ -1,5 +1,6 @@
 """Timing the HTTP push of readings through the real app (uvicorn in a thread, httpx client)
-against a raw sqlite3 `executemany` of the same points, for `citymeter bench ingest-http`."""
+against a raw sqlite3 `executemany` of the same readings into the store's table shape (and, for
+comparison, into the one-row-per-value shape before it), for `citymeter bench ingest-http`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine
+from citymeter.entities.history import pack_values, to_micros
 from citymeter.places import service as places
 from citymeter.settings import Settings
 from citymeter.web.app import create_app
@@ -42,6 +44,7 @@ class IngestBenchResult:
     seconds: float
     p95_ms: float
     baseline_seconds: float
+    point_baseline_seconds: float
     peak_mb: float
     accepted: int
     duplicates: int
@@ -55,6 +58,10 @@ class IngestBenchResult:
     @property
     def baseline_per_second(self) -> float:
         return self.readings / self.baseline_seconds
+
+    @property
+    def point_baseline_per_second(self) -> float:
+        return self.readings / self.point_baseline_seconds
 
 
 def _box(west: float, south: float) -> dict[str, Any]:
@@ -123,32 +130,58 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _timed_executemany(path: Path, table: str, insert: str, rows: list[Any]) -> float:
+    """Seconds for sqlite3 alone to insert `rows` in one transaction (WAL, synchronous=NORMAL,
+    as the app's engine)."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(table)
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany(insert, rows)
+    connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
 def raw_baseline(readings: list[dict[str, Any]], folder: Path) -> float:
-    """Seconds for sqlite3 alone to store the same points into a table with the same unique key."""
+    """Seconds for sqlite3 alone to store the same readings into the table shape the store uses:
+    a row per (entity, time) with the values packed, keyed WITHOUT ROWID. The rows are built
+    before the clock starts."""
+    ids: dict[str, int] = {}
+    rows: list[tuple[int, int, str]] = []
+    for item in readings:
+        entity = ids.setdefault(item["id"], len(ids) + 1)
+        at = to_micros(dt.datetime.fromisoformat(item["observed_at"]))
+        rows.append((entity, at, pack_values({n: item["attrs"][n] for n in ATTRS})))
+    return _timed_executemany(
+        folder / "baseline.db",
+        "CREATE TABLE entity_reading (entity_pk INTEGER NOT NULL, observed_us BIGINT NOT NULL, "
+        "attrs TEXT NOT NULL, PRIMARY KEY (entity_pk, observed_us)) WITHOUT ROWID",
+        "INSERT INTO entity_reading (entity_pk, observed_us, attrs) VALUES (?, ?, ?)",
+        rows,
+    )
+
+
+def raw_baseline_point_per_row(readings: list[dict[str, Any]], folder: Path) -> float:
+    """Seconds for sqlite3 alone to store the same points one row per value, the layout before
+    migration 0006 (a rowid, and a unique key on entity, attribute text and time text)."""
     rows: list[tuple[int, str, str, float]] = []
     ids: dict[str, int] = {}
     for item in readings:
         entity = ids.setdefault(item["id"], len(ids) + 1)
         at = item["observed_at"]
         rows.extend((entity, name, at, item["attrs"][name]) for name in ATTRS)
-    connection = sqlite3.connect(folder / "baseline.db", isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute(
+    return _timed_executemany(
+        folder / "baseline-points.db",
         "CREATE TABLE point (id INTEGER PRIMARY KEY, entity_pk INTEGER, attr TEXT, "
-        "observed_at TEXT, value REAL, UNIQUE (entity_pk, attr, observed_at))"
-    )
-    started = time.perf_counter()
-    connection.execute("BEGIN")
-    connection.executemany(
+        "observed_at TEXT, value REAL, UNIQUE (entity_pk, attr, observed_at))",
         "INSERT INTO point (entity_pk, attr, observed_at, value) VALUES (?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING",
         rows,
     )
-    connection.execute("COMMIT")
-    seconds = time.perf_counter() - started
-    connection.close()
-    return seconds
 
 
 def run(
@@ -203,6 +236,7 @@ def run(
             thread.join(timeout=10)
             engine.dispose()
         baseline = raw_baseline(readings, folder)
+        point_baseline = raw_baseline_point_per_row(readings, folder)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -214,6 +248,7 @@ def run(
         seconds=seconds,
         p95_ms=p95,
         baseline_seconds=baseline,
+        point_baseline_seconds=point_baseline,
         peak_mb=peak_mb,
         backend=engine.dialect.name,
         **totals,

@@ -1,29 +1,46 @@
-"""The history of numeric attributes: raw points (idempotent) and hour/day roll-ups kept in step.
+"""The history of numeric attributes: readings packed one row per (entity, time), and hour/day
+roll-ups kept in step.
 
-Points are inserted with ON CONFLICT DO NOTHING ... RETURNING, so the roll-ups are updated from
-exactly the points this call stored: sending the same reading twice changes neither.
+A point is idempotent per (entity, attribute, time). The rows a batch touches are read first, so
+that which values are new is known before anything is written: new rows are inserted, rows that
+lack some of the batch's attributes get those added, values already stored are left as they were,
+and the roll-ups are updated from exactly the new values. Sending the same reading twice changes
+neither. On SQLite the read and the writes are one snapshot (a writer that came between would
+make the write fail, not double count); on PostgreSQL the insert's RETURNING catches a concurrent
+writer and its rows are merged like any stored row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
-from sqlalchemy import Insert, func, select
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from citymeter.db.upsert import conflict_insert
 from citymeter.entities.models import AttributePoint, AttributeRollup, Entity
 from citymeter.errors import InvalidInput
 
 GRAINS = ("raw", "hour", "day")
-# Rows per INSERT statement; keeps SQLite under its bound-parameter limit.
+# Rows per multi-row statement; keeps SQLite under its bound-parameter limit.
 _CHUNK = 2000
+# Entities per IN (...) list.
+_IN_CHUNK = 500
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_HOUR_US = 3_600_000_000
+_DAY_US = 24 * _HOUR_US
 
 PointKey = tuple[int, str, dt.datetime]
+# (entity pk, time in UTC): one stored row.
+ReadingKey = tuple[int, dt.datetime]
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,15 @@ class HistoryPoint:
     max: float | None = None
 
 
+def to_micros(at: dt.datetime) -> int:
+    """Microseconds since 1970-01-01 UTC of an aware time."""
+    return (at - EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=micros)
+
+
 def bucket_start(at: dt.datetime, grain: str) -> dt.datetime:
     """The UTC hour or day an instant falls in."""
     at = at.astimezone(dt.UTC)
@@ -48,6 +74,35 @@ def bucket_start(at: dt.datetime, grain: str) -> dt.datetime:
     raise InvalidInput(f"Unknown roll-up grain {grain!r}; use hour or day.")
 
 
+# A %-format per tuple of attribute names: '{"pm10":%r,"pm25":%r}'.
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
+def pack_values(values: Mapping[str, float]) -> str:
+    """A reading's values as the JSON object stored in `entity_reading.attrs`."""
+    numbers = tuple(values.values())
+    # repr() of a finite float is valid JSON and reads back exactly; json.dumps writes the others
+    # (Infinity, NaN), which json.loads reads back too.
+    if not all(map(isfinite, numbers)):
+        return json.dumps(values, separators=(",", ":"))
+    names = tuple(values)
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = "{" + ",".join(_json_name(name) + ":%r" for name in names) + "}"
+        if len(_TEMPLATES) < 10_000:
+            _TEMPLATES[names] = template
+    return template % numbers
+
+
+def _json_name(name: str) -> str:
+    return json.dumps(name).replace("%", "%%")
+
+
+def unpack_values(text: str) -> dict[str, float]:
+    values: dict[str, float] = json.loads(text)
+    return values
+
+
 def record_points(
     session: Session, points: Iterable[tuple[int, str, dt.datetime, float]]
 ) -> set[PointKey]:
@@ -56,120 +111,152 @@ def record_points(
     A point already stored (same entity, attribute and time) is left as it was; its roll-ups are
     not touched. New points update the hour and day roll-ups in the same transaction.
     """
-    unique: dict[PointKey, float] = {}
+    readings: dict[ReadingKey, dict[str, float]] = {}
     utc: dict[dt.datetime, dt.datetime] = {}
     for entity_pk, attr, at, value in points:
         when = utc.get(at)
         if when is None:
             when = utc[at] = at.astimezone(dt.UTC)
-        unique.setdefault((entity_pk, attr, when), float(value))
-    if not unique:
-        return set()
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
-        stored = _insert_driver(session, unique, sqlite=True)
-        _roll_up_driver(session, stored, sqlite=True)
-    elif dialect == "postgresql":
-        stored = _insert_driver(session, unique, sqlite=False)
-        _roll_up_driver(session, stored, sqlite=False)
-    else:
-        stored = _insert_portable(session, unique)
-        _roll_up(session, stored)
-    return {(e, a, t) for e, a, t, _ in stored}
+        values = readings.get((entity_pk, when))
+        if values is None:
+            readings[entity_pk, when] = {attr: float(value)}
+        else:
+            values.setdefault(attr, float(value))
+    fresh = record_readings(session, readings)
+    return {(pk, attr, at) for (pk, at), values in fresh.items() for attr in values}
 
 
-def _sqlite_text(at: dt.datetime) -> str:
-    # The form SQLAlchemy's SQLite DATETIME stores (UTC; UTCDateTime drops the zone).
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+def record_readings(
+    session: Session, readings: dict[ReadingKey, dict[str, float]]
+) -> dict[ReadingKey, dict[str, float]]:
+    """Store each (entity pk, UTC time)'s values; returns the values that were new, per key.
 
-
-def _driver_cursor(session: Session) -> Any:
-    """A cursor on the session's own DBAPI connection: same transaction, no per-row typing."""
-    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-
-def _insert_driver(
-    session: Session, unique: dict[PointKey, float], *, sqlite: bool
-) -> list[tuple[int, str, dt.datetime, float]]:
-    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING straight on the DBAPI connection (the
-    statement SQLAlchemy would build, without compiling it or processing each row's types).
-    Times go to SQLite as the text SQLAlchemy stores and to PostgreSQL as aware datetimes; the
-    stored times are mapped back to the exact keys sent."""
-    cursor = _driver_cursor(session)
-    sent: dict[Any, dt.datetime] = {}
-    wire: dict[dt.datetime, Any] = {}
-    params: list[Any] = []
-    for (entity_pk, attr, at), value in unique.items():
-        form = wire.get(at)
-        if form is None:
-            form = wire[at] = _sqlite_text(at) if sqlite else at
-            sent[form] = at
-        params.extend((entity_pk, attr, form, value))
-    mark = "(?,?,?,?)" if sqlite else "(%s,%s,%s,%s)"
-    stored: list[tuple[int, str, dt.datetime, float]] = []
-    try:
-        for start in range(0, len(unique), _CHUNK):
-            chunk = params[start * 4 : (start + _CHUNK) * 4]
-            values = ",".join([mark] * (len(chunk) // 4))
-            cursor.execute(
-                "INSERT INTO entity_attribute_point (entity_pk, attr, observed_at, value) "
-                f"VALUES {values} ON CONFLICT (entity_pk, attr, observed_at) DO NOTHING "
-                "RETURNING entity_pk, attr, observed_at, value",
-                chunk,
+    Values already stored for the same entity, attribute and time are kept (and not returned);
+    the hour and day roll-ups get exactly the returned values, in the same transaction. A reading
+    new as a whole is returned as the very dict given (the caller hands `readings` over).
+    """
+    micros = {at: to_micros(at) for at in {at for _pk, at in readings}}
+    if not micros:
+        return {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    with driver_cursor(session) as cursor:
+        stored = _stored_rows(
+            cursor,
+            sorted({pk for pk, _at in readings}),
+            min(micros.values()),
+            max(micros.values()),
+            sqlite=sqlite,
+        )
+        fresh: dict[ReadingKey, dict[str, float]] = {}
+        rows: list[tuple[int, int, str]] = []
+        later: dict[tuple[int, int], ReadingKey] = {}
+        for key, values in readings.items():
+            if not values:
+                continue
+            row_key = (key[0], micros[key[1]])
+            if row_key in stored:
+                later[row_key] = key
+            else:
+                fresh[key] = values
+                rows.append((row_key[0], row_key[1], pack_values(values)))
+        raced = _insert_rows(cursor, rows, sqlite=sqlite)
+        if raced:  # PostgreSQL only: another transaction stored these rows meanwhile
+            for pk, us in raced:
+                later[pk, us] = (pk, from_micros(us))
+                del fresh[pk, from_micros(us)]
+            stored.update(_read_rows(cursor, raced, sqlite=sqlite))
+        merged: list[tuple[str, int, int]] = []
+        for row_key, key in later.items():
+            kept = unpack_values(stored[row_key])
+            added = {name: value for name, value in readings[key].items() if name not in kept}
+            if added:
+                fresh[key] = added
+                merged.append((pack_values({**kept, **added}), row_key[0], row_key[1]))
+        if merged:
+            mark = "?" if sqlite else "%s"
+            cursor.executemany(
+                f"UPDATE entity_reading SET attrs = {mark} "
+                f"WHERE entity_pk = {mark} AND observed_us = {mark}",
+                merged,
             )
-            for e, a, t, v in cursor.fetchall():
-                answered = sent.get(t)
-                if answered is None:  # PostgreSQL answers in the session's time zone
-                    answered = t.astimezone(dt.UTC)
-                stored.append((e, a, answered, v))
+        _roll_up(cursor, fresh, micros, sqlite=sqlite)
+    return fresh
+
+
+@contextmanager
+def driver_cursor(session: Session) -> Iterator[Any]:
+    """A cursor on the session's own DBAPI connection (same transaction, nothing compiled or
+    typed per row); the driver's errors come out as SQLAlchemy's, as from session.execute."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance("", None, exc, connection.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
-    return stored
 
 
-def _insert_portable(
-    session: Session, unique: dict[PointKey, float]
-) -> list[tuple[int, str, dt.datetime, float]]:
-    table = AttributePoint.__table__
-    stored: list[tuple[int, str, dt.datetime, float]] = []
-    rows = [
-        {"entity_pk": key[0], "attr": key[1], "observed_at": key[2], "value": value}
-        for key, value in unique.items()
-    ]
-    for start in range(0, len(rows), _CHUNK):
-        statement = (
-            conflict_insert(session, table)
-            .on_conflict_do_nothing(index_elements=["entity_pk", "attr", "observed_at"])
-            .returning(table.c.entity_pk, table.c.attr, table.c.observed_at, table.c.value)
+def _stored_rows(
+    cursor: Any, entities: list[int], low: int, high: int, *, sqlite: bool
+) -> dict[tuple[int, int], str]:
+    """The stored rows of `entities` between two times (microseconds, inclusive): one range
+    query per chunk of entities; usually none, as readings arrive newer than the stored ones."""
+    mark = "?" if sqlite else "%s"
+    stored: dict[tuple[int, int], str] = {}
+    for start in range(0, len(entities), _IN_CHUNK):
+        chunk = entities[start : start + _IN_CHUNK]
+        cursor.execute(
+            "SELECT entity_pk, observed_us, attrs FROM entity_reading "
+            f"WHERE entity_pk IN ({','.join([mark] * len(chunk))}) "
+            f"AND observed_us >= {mark} AND observed_us <= {mark}",
+            [*chunk, low, high],
         )
-        result = session.execute(statement, rows[start : start + _CHUNK])
-        stored.extend((r[0], r[1], r[2].astimezone(dt.UTC), r[3]) for r in result)
+        for pk, us, text in cursor.fetchall():
+            stored[pk, us] = text
     return stored
 
 
-BucketKey = tuple[int, str, str, dt.datetime]
+def _read_rows(
+    cursor: Any, keys: Iterable[tuple[int, int]], *, sqlite: bool
+) -> dict[tuple[int, int], str]:
+    mark = "?" if sqlite else "%s"
+    stored: dict[tuple[int, int], str] = {}
+    for pk, us in keys:
+        cursor.execute(
+            f"SELECT attrs FROM entity_reading WHERE entity_pk = {mark} AND observed_us = {mark}"
+            + ("" if sqlite else " FOR UPDATE"),
+            (pk, us),
+        )
+        stored[pk, us] = cursor.fetchone()[0]
+    return stored
 
 
-def _buckets(stored: Sequence[tuple[int, str, dt.datetime, float]]) -> dict[BucketKey, list[Any]]:
-    """[count, sum, min, max] of the stored points per (entity pk, attr, grain, bucket start)."""
-    buckets: dict[BucketKey, list[Any]] = {}
-    starts: dict[dt.datetime, tuple[dt.datetime, dt.datetime]] = {}
-    for entity_pk, attr, at, value in stored:
-        pair = starts.get(at)
-        if pair is None:
-            pair = starts[at] = (bucket_start(at, "hour"), bucket_start(at, "day"))
-        for key in ((entity_pk, attr, "hour", pair[0]), (entity_pk, attr, "day", pair[1])):
-            acc = buckets.get(key)
-            if acc is None:
-                buckets[key] = [1, value, value, value]
-            else:
-                acc[0] += 1
-                acc[1] += value
-                if value < acc[2]:
-                    acc[2] = value
-                if value > acc[3]:
-                    acc[3] = value
-    return buckets
+def _insert_rows(
+    cursor: Any, rows: list[tuple[int, int, str]], *, sqlite: bool
+) -> list[tuple[int, int]]:
+    """Insert new rows; returns the keys another transaction inserted first (PostgreSQL)."""
+    if not rows:
+        return []
+    if sqlite:
+        # No ON CONFLICT: the snapshot read showed these rows absent, so a conflict is an error.
+        cursor.executemany(
+            "INSERT INTO entity_reading (entity_pk, observed_us, attrs) VALUES (?, ?, ?)", rows
+        )
+        return []
+    inserted: set[tuple[int, int]] = set()
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        cursor.execute(
+            "INSERT INTO entity_reading (entity_pk, observed_us, attrs) "
+            f"VALUES {','.join(['(%s,%s,%s)'] * len(chunk))} "
+            "ON CONFLICT (entity_pk, observed_us) DO NOTHING RETURNING entity_pk, observed_us",
+            [value for row in chunk for value in row],
+        )
+        inserted.update((pk, us) for pk, us in cursor.fetchall())
+    return [(pk, us) for pk, us, _text in rows if (pk, us) not in inserted]
 
 
 # Adds a batch's bucket aggregates to the stored ones (unqualified names are the stored row).
@@ -188,63 +275,66 @@ _ROLLUP_POSTGRESQL = _ROLLUP_SQL.format(
 )
 
 
-def _roll_up_driver(
-    session: Session, stored: Sequence[tuple[int, str, dt.datetime, float]], *, sqlite: bool
+def sqlite_text(at: dt.datetime) -> str:
+    # The form SQLAlchemy's SQLite DATETIME stores (UTC; UTCDateTime drops the zone).
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _roll_up(
+    cursor: Any,
+    fresh: Mapping[ReadingKey, Mapping[str, float]],
+    micros: Mapping[dt.datetime, int],
+    *,
+    sqlite: bool,
 ) -> None:
-    """The roll-up upsert as one prepared statement run with executemany on the DBAPI cursor:
-    compiled by nobody, parsed once by the database."""
-    buckets = _buckets(stored)
-    if not buckets:
+    """Add the new values to their hour and day roll-ups: [count, sum, min, max] per (entity,
+    attr, hour) in one pass, the days from the hours, then one prepared upsert with executemany."""
+    hours: dict[tuple[int, str, int], list[Any]] = {}
+    for (entity_pk, at), values in fresh.items():
+        us = micros[at]
+        hour = us - us % _HOUR_US
+        for attr, value in values.items():
+            acc = hours.get((entity_pk, attr, hour))
+            if acc is None:
+                hours[entity_pk, attr, hour] = [1, value, value, value]
+            else:
+                acc[0] += 1
+                acc[1] += value
+                if value < acc[2]:
+                    acc[2] = value
+                if value > acc[3]:
+                    acc[3] = value
+    if not hours:
         return
-    texts: dict[dt.datetime, str] = {}
+    days: dict[tuple[int, str, int], list[Any]] = {}
+    for (entity_pk, attr, hour), (count, total, low, high) in hours.items():
+        key = (entity_pk, attr, hour - hour % _DAY_US)
+        acc = days.get(key)
+        if acc is None:
+            days[key] = [count, total, low, high]
+        else:
+            acc[0] += count
+            acc[1] += total
+            acc[2] = min(acc[2], low)
+            acc[3] = max(acc[3], high)
+    starts: dict[int, Any] = {}
     rows = []
-    for (entity_pk, attr, grain, start), (count, total, low, high) in buckets.items():
-        when: Any = start
-        if sqlite:
-            when = texts.get(start)
+    for grain, buckets in (("hour", hours), ("day", days)):
+        for (entity_pk, attr, us), (count, total, low, high) in buckets.items():
+            when = starts.get(us)
             if when is None:
-                when = texts[start] = _sqlite_text(start)
-        rows.append((entity_pk, attr, grain, when, int(count), total, low, high))
-    cursor = _driver_cursor(session)
-    try:
-        cursor.executemany(_ROLLUP_SQLITE if sqlite else _ROLLUP_POSTGRESQL, rows)
-    finally:
-        cursor.close()
+                when = starts[us] = sqlite_text(from_micros(us)) if sqlite else from_micros(us)
+            rows.append((entity_pk, attr, grain, when, count, total, low, high))
+    cursor.executemany(_ROLLUP_SQLITE if sqlite else _ROLLUP_POSTGRESQL, rows)
 
 
-def _roll_up(session: Session, stored: Sequence[tuple[int, str, dt.datetime, float]]) -> None:
-    buckets = _buckets(stored)
-    if not buckets:
-        return
-    table = AttributeRollup.__table__
-    postgres = session.get_bind().dialect.name == "postgresql"
-    least, greatest = (func.least, func.greatest) if postgres else (func.min, func.max)
-    rows = [
-        {
-            "entity_pk": k[0],
-            "attr": k[1],
-            "grain": k[2],
-            "bucket_start": k[3],
-            "count": int(acc[0]),
-            "sum": acc[1],
-            "min": acc[2],
-            "max": acc[3],
-        }
-        for k, acc in buckets.items()
-    ]
-    for start in range(0, len(rows), _CHUNK):
-        statement: Insert = conflict_insert(session, table)
-        excluded = statement.excluded  # type: ignore[attr-defined]
-        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["entity_pk", "attr", "grain", "bucket_start"],
-            set_={
-                "count": table.c.count + excluded.count,
-                "sum": table.c.sum + excluded.sum,
-                "min": least(table.c.min, excluded.min),
-                "max": greatest(table.c.max, excluded.max),
-            },
-        )
-        session.execute(statement, rows[start : start + _CHUNK])
+def count_points(session: Session, attr: str | None = None) -> int:
+    """How many values are stored (of one attribute, or of all)."""
+    total = 0
+    for (text,) in session.execute(select(AttributePoint.attrs)):
+        values = unpack_values(text)
+        total += len(values) if attr is None else attr in values
+    return total
 
 
 def read_history(
@@ -269,17 +359,9 @@ def read_history(
     if last_n is not None and last_n < 1:
         raise InvalidInput("lastN must be a positive whole number.")
     if grain == "raw":
-        p = AttributePoint
-        query = select(p.attr, p.observed_at, p.value).where(p.entity_pk == entity.id)
-        if attr is not None:
-            query = query.where(p.attr == attr)
-        if start is not None:
-            query = query.where(p.observed_at >= start)
-        if end is not None:
-            query = query.where(p.observed_at < end)
-        order = p.observed_at.desc() if last_n else p.observed_at
-        rows = session.execute(query.order_by(p.attr, order)).all()
-        points = [HistoryPoint(a, t, v, 1, v, v) for a, t, v in rows]
+        points = _raw_points(session, entity, attr, start, end)
+        if last_n:
+            points.sort(key=lambda hp: (hp.attr, -to_micros(hp.at)))
     else:
         r = AttributeRollup
         rquery = select(r.attr, r.bucket_start, r.count, r.sum, r.min, r.max).where(
@@ -302,4 +384,28 @@ def read_history(
                 per_attr[point.attr] = per_attr.get(point.attr, 0) + 1
                 kept.append(point)
         points = sorted(kept, key=lambda hp: (hp.attr, hp.at))
+    return points
+
+
+def _raw_points(
+    session: Session,
+    entity: Entity,
+    attr: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> list[HistoryPoint]:
+    """The stored values in [start, end), by attribute then time."""
+    p = AttributePoint
+    query = select(p.observed_us, p.attrs).where(p.entity_pk == entity.id)
+    if start is not None:
+        query = query.where(p.observed_us >= to_micros(start))
+    if end is not None:
+        query = query.where(p.observed_us < to_micros(end))
+    points: list[HistoryPoint] = []
+    for us, text in session.execute(query.order_by(p.observed_us)):
+        at = from_micros(us)
+        for name, value in unpack_values(text).items():
+            if attr is None or name == attr:
+                points.append(HistoryPoint(name, at, value, 1, value, value))
+    points.sort(key=lambda hp: hp.attr)  # stable: each attribute's points stay in time order
     return points

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from pydantic import (
@@ -33,10 +34,11 @@ from pydantic import (
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citymeter.accounts.permissions import Viewer
 from citymeter.db.base import utcnow
-from citymeter.entities.history import record_points
+from citymeter.entities.history import ReadingKey, driver_cursor, record_readings, sqlite_text
 from citymeter.entities.models import DeadLetter, Entity
 from citymeter.entities.types import (
     COMMON_ATTRIBUTES,
@@ -112,7 +114,7 @@ class IngestResult(BaseModel):
         return bool(self.errors)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Valid:
     """A reading that passed every check, ready to store."""
 
@@ -129,6 +131,10 @@ class _Valid:
     city_id: int | None = None
 
 
+# A reading's entity type, entity id, and the refusal if the entity is stored as another type.
+_Identity = tuple[EntityType, str, str | None]
+
+
 @dataclass
 class _Context:
     """What the checks of one batch share: the city and its locator, the entities already known."""
@@ -143,7 +149,8 @@ class _Context:
     located: dict[tuple[float, float], tuple[int, int | None] | None] = field(default_factory=dict)
     existing_types: dict[str, str] = field(default_factory=dict)
     times: dict[str, dt.datetime] = field(default_factory=dict)
-    good_ids: set[str] = field(default_factory=set)
+    # (type, entity_id, id) of a reading -> its entity type and entity id, once checked.
+    identities: dict[tuple[str, str | None, str | None], _Identity] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4096)
@@ -367,6 +374,30 @@ def _model_fields(reading: Reading) -> _Fields:
     )
 
 
+def _identify(ctx: _Context, reading: _Fields) -> _Identity | str | ItemError:
+    """The type and entity id of a reading and, if the entity is stored as another type, that
+    refusal; or why they are refused (a reason; an ItemError when the entity id is known). The
+    same for every reading with the same type and ids, so worked out once per batch."""
+    entity_type = find_entity_type(reading.type)
+    if entity_type is None:
+        known = ", ".join(known_type_names())
+        return f"unknown entity type {reading.type!r}; known types: {known}"
+    if reading.entity_id is not None:
+        entity_id = reading.entity_id
+    elif reading.id:
+        entity_id = build_entity_id(entity_type.name, reading.id)
+    else:
+        return "a reading needs an entity_id or an id"
+    problem = check_entity_id(entity_id)
+    if problem:
+        return ItemError(index=-1, reason=problem, entity_id=entity_id)
+    existing_type = ctx.existing_types.get(entity_id)
+    mismatch = None
+    if existing_type is not None and existing_type != entity_type.name:
+        mismatch = f"entity {entity_id} is a {existing_type}, not a {entity_type.name}"
+    return entity_type, entity_id, mismatch
+
+
 def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Valid | ItemError:
     if isinstance(item, Reading):
         reading = _model_fields(item)
@@ -383,25 +414,16 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
                     entity_id=raw_id if isinstance(raw_id, str) else None,
                 )
         reading = fields
-    entity_type = find_entity_type(reading.type)
-    if entity_type is None:
-        known = ", ".join(known_type_names())
-        return ItemError(
-            index=index,
-            reason=f"unknown entity type {reading.type!r}; known types: {known}",
-            entity_id=reading.entity_id,
-        )
-    if reading.entity_id is not None:
-        entity_id = reading.entity_id
-    elif reading.id:
-        entity_id = build_entity_id(entity_type.name, reading.id)
-    else:
-        return ItemError(index=index, reason="a reading needs an entity_id or an id")
-    if entity_id not in ctx.good_ids:
-        problem = check_entity_id(entity_id)
-        if problem:
-            return ItemError(index=index, reason=problem, entity_id=entity_id)
-        ctx.good_ids.add(entity_id)
+    identity = ctx.identities.get((reading.type, reading.entity_id, reading.id))
+    if identity is None:
+        found = _identify(ctx, reading)
+        if isinstance(found, str):
+            return ItemError(index=index, reason=found, entity_id=reading.entity_id)
+        if isinstance(found, ItemError):
+            found.index = index
+            return found
+        identity = ctx.identities[reading.type, reading.entity_id, reading.id] = found
+    entity_type, entity_id, mismatch = identity
     at = reading.observed_at.astimezone(dt.UTC)
     if at > ctx.now + ctx.tolerance:
         ahead = int((at - ctx.now).total_seconds())
@@ -427,19 +449,16 @@ def _check(ctx: _Context, index: int, item: Reading | Mapping[str, Any]) -> _Val
             )
         if value is not None and (reason := check(value)):
             return ItemError(index=index, reason=reason, entity_id=entity_id)
-    existing_type = ctx.existing_types.get(entity_id)
-    if existing_type is not None and existing_type != entity_type.name:
-        return ItemError(
-            index=index,
-            reason=f"entity {entity_id} is a {existing_type}, not a {entity_type.name}",
-            entity_id=entity_id,
-        )
+    if mismatch is not None:
+        return ItemError(index=index, reason=mismatch, entity_id=entity_id)
     valid = _Valid(
         index=index,
         entity_id=entity_id,
         entity_type=entity_type,
         at=at,
-        attrs={k: v for k, v in reading.attrs.items() if v is not None},
+        attrs=reading.attrs
+        if None not in reading.attrs.values()
+        else {k: v for k, v in reading.attrs.items() if v is not None},
         name=reading.name,
     )
     if reading.location is not None:
@@ -561,74 +580,45 @@ def _store(
 
     pks = {entity_id: entity.id for entity_id, entity in entities.items()}
     numeric: dict[str, frozenset[str]] = {}
-    points: list[tuple[int, str, dt.datetime, float]] = []
+    readings: dict[ReadingKey, dict[str, float]] = {}
     for v in valid:
         names = numeric.get(v.entity_type.name)
         if names is None:
             names = numeric[v.entity_type.name] = frozenset(v.entity_type.numeric_attributes)
-        pk, at = pks[v.entity_id], v.at
-        points.extend((pk, n, at, float(x)) for n, x in v.attrs.items() if n in names)  # type: ignore[arg-type]
-    new_points = record_points(session, points)
+        key = (pks[v.entity_id], v.at)
+        numbers = {n: float(x) for n, x in v.attrs.items() if n in names}  # type: ignore[arg-type]
+        values = readings.get(key)
+        if values is None:
+            readings[key] = numbers
+        else:  # two readings of one entity at one time: the first value of each attribute
+            for name, number in numbers.items():
+                values.setdefault(name, number)
+    # The values this batch stored, per (entity, time); each one makes one reading new.
+    fresh = record_readings(session, readings)
 
-    # Each entity's readings oldest first; its current state is worked out in plain dicts and
-    # written to the row once.
+    # Each entity's readings oldest first; its current state is worked out on (value, observedAt)
+    # pairs and written to the row once.
     by_entity: dict[str, list[tuple[int, _Valid]]] = {}
-    for order, item in enumerate(sorted(valid, key=lambda v: v.at)):
+    for order, item in enumerate(sorted(valid, key=attrgetter("at"))):
         by_entity.setdefault(item.entity_id, []).append((order, item))
     accepted = duplicates = 0
     shapes: dict[str, dict[str, _Form]] = {}
-    claimed: set[tuple[int, str, dt.datetime]] = set()
     changes: list[tuple[int, LiveEvent]] = []
+    writes: list[tuple[Entity, dict[str, Any]]] = []
     for entity_id, items in by_entity.items():
         entity = entities[entity_id]
         pk = pks[entity_id]
-        state = dict(entity.attributes)
-        state_at: dict[str, dt.datetime | None] = {}
+        state = _State(entity.attributes)
         observed_at, lat, lon = entity.observed_at, entity.lat, entity.lon
         place: _Valid | None = None
-        updated = False
         first_change: int | None = None
-        changed: dict[str, Any] = {}
+        entity_type, forms = None, {}
         for order, item in items:
-            is_new = False
-            forms = _forms(shapes, item.entity_type)
-            iso = iso_utc(item.at)
-            values: dict[str, Any] = item.attrs
-            if item.name is not None:
-                values = {**values, "name": item.name}
-            for name, value in values.items():
-                number, relationship, unit = forms[name]
-                if number:
-                    key = (pk, name, item.at)
-                    if key in new_points and key not in claimed:
-                        claimed.add(key)
-                        is_new = True
-                # attribute_value(), spelt out: this runs for every value of the batch.
-                stored: dict[str, Any]
-                if relationship:
-                    stored = {"type": "Relationship", "object": value, "observedAt": iso}
-                elif unit is not None:
-                    stored = {"type": "Property", "value": value, "unitCode": unit}
-                    stored["observedAt"] = iso
-                else:
-                    stored = {"type": "Property", "value": value, "observedAt": iso}
-                current = state.get(name)
-                if current == stored:
-                    continue
-                if not number:
-                    is_new = True
-                if name in state_at:
-                    current_at = state_at[name]
-                else:
-                    text = current.get("observedAt") if isinstance(current, dict) else None
-                    current_at = parse_time(text) if text is not None else None
-                if current_at is None or current_at <= item.at:
-                    state[name] = stored
-                    state_at[name] = item.at
-                    changed[name] = value
-                    updated = True
-                    if first_change is None:
-                        first_change = order
+            if item.entity_type is not entity_type:
+                entity_type, forms = item.entity_type, _forms(shapes, item.entity_type)
+            is_new = state.apply(item, forms, fresh.get((pk, item.at)))
+            if state.changed and first_change is None:
+                first_change = order
             newest = observed_at is None or observed_at <= item.at or lat is None
             moved = item.lat is not None and (lat, lon) != (item.lat, item.lon)
             if newest and moved:
@@ -642,25 +632,143 @@ def _store(
                 accepted += 1
             else:
                 duplicates += 1
-        if updated:
-            entity.attributes = state
+        written: dict[str, Any] = {}
+        if state.changed:
+            written["attributes"] = state.attributes()
         if place is not None:
-            entity.lat, entity.lon = place.lat, place.lon
-            entity.location = {"type": "Point", "coordinates": [place.lon, place.lat]}
-            entity.area_id, entity.district_id = place.area_id, place.district_id
+            written["lat"], written["lon"] = place.lat, place.lon
+            written["location"] = {"type": "Point", "coordinates": [place.lon, place.lat]}
+            written["area_id"], written["district_id"] = place.area_id, place.district_id
         if observed_at != entity.observed_at:
-            entity.observed_at = observed_at
+            written["observed_at"] = observed_at
         if first_change is not None:
-            entity.modified_at = now
-            changes.append((first_change, entity_event(entity, changed)))
-    session.flush()
+            written["modified_at"] = now
+        if written:
+            writes.append((entity, written))
+            for column, value in written.items():
+                set_committed_value(entity, column, value)
+        if first_change is not None:
+            changes.append((first_change, entity_event(entity, state.changed)))
+    write_entity_states(session, writes)
     events = [event for _order, event in sorted(changes, key=lambda pair: pair[0])]
     touched = sorted(by_entity)
     return IngestResult(accepted=accepted, duplicates=duplicates, entity_ids=touched), events
 
 
+_JSON_COLUMNS = frozenset({"attributes", "location"})
+_TIME_COLUMNS = frozenset({"observed_at", "modified_at"})
+
+
+def write_entity_states(session: Session, writes: list[tuple[Entity, dict[str, Any]]]) -> None:
+    """UPDATE the given columns of each entity row: one prepared statement per set of columns,
+    run with executemany on the session's DBAPI cursor instead of an ORM flush (the objects
+    already hold the values as committed ones). JSON as SQLAlchemy's JSON type writes it."""
+    if not writes:
+        return
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for entity, written in writes:
+        params: list[Any] = []
+        for column, value in written.items():
+            if column in _JSON_COLUMNS:
+                value = json.dumps(value)
+            elif sqlite and column in _TIME_COLUMNS:
+                value = sqlite_text(value.astimezone(dt.UTC))
+            params.append(value)
+        params.append(entity.id)
+        groups.setdefault(tuple(written), []).append(params)
+    with driver_cursor(session) as cursor:
+        for columns, rows in groups.items():
+            sets = ", ".join(
+                f"{column} = {mark}" + ("::json" if column in _JSON_COLUMNS and not sqlite else "")
+                for column in columns
+            )
+            cursor.executemany(f"UPDATE entity SET {sets} WHERE id = {mark}", rows)
+
+
 # How an attribute's value is stored: (a number?, a relationship?, its unit code).
 _Form = tuple[bool, bool, str | None]
+# A stored attribute that is not in the form this module writes: equal to no new value.
+_ODD = object()
+
+
+def _stored_form(form: _Form, value: Any, iso: str) -> dict[str, Any]:
+    """attribute_value(), for a known form and an observedAt already formatted."""
+    _number, relationship, unit = form
+    if relationship:
+        return {"type": "Relationship", "object": value, "observedAt": iso}
+    if unit is not None:
+        return {"type": "Property", "value": value, "unitCode": unit, "observedAt": iso}
+    return {"type": "Property", "value": value, "observedAt": iso}
+
+
+class _State:
+    """One entity's current attributes while its readings of a batch are applied in time order.
+
+    Each attribute is held as (value, observedAt text, observedAt time, form): two readings agree
+    when the first two agree, as their NGSI-LD forms would. The stored dicts are read once per
+    attribute and built once per changed attribute, not once per value."""
+
+    __slots__ = ("_pairs", "_stored", "changed")
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self._stored = stored
+        self._pairs: dict[str, tuple[Any, str | None, dt.datetime | None, _Form]] = {}
+        self.changed: dict[str, Any] = {}
+
+    def _current(self, name: str, form: _Form) -> tuple[Any, str | None, dt.datetime | None, _Form]:
+        pair = self._pairs.get(name)
+        if pair is not None:
+            return pair
+        current = self._stored.get(name)
+        if not isinstance(current, dict):
+            pair = (_ODD, None, None, form)
+        else:
+            text = current.get("observedAt")
+            at = parse_time(text) if text is not None else None
+            value = current.get("object" if form[1] else "value", _ODD)
+            same = text is not None and current == _stored_form(form, value, text)
+            pair = (value, text, at, form) if same else (_ODD, None, at, form)
+        self._pairs[name] = pair
+        return pair
+
+    def apply(
+        self, item: _Valid, forms: dict[str, _Form], new_values: dict[str, float] | None
+    ) -> bool:
+        """Apply one reading; True when it brings something new: a value not stored before (taken
+        from `new_values`, so that a repeat of it in the batch counts as a duplicate), or a new
+        value of a text or relationship attribute."""
+        is_new = False
+        pairs = self._pairs
+        iso = iso_utc(item.at)
+        values: dict[str, Any] = item.attrs
+        if item.name is not None:
+            values = {**values, "name": item.name}
+        for name, value in values.items():
+            form = forms[name]
+            if form[0] and new_values is not None and name in new_values:
+                del new_values[name]
+                is_new = True
+            pair = pairs.get(name) or self._current(name, form)
+            current_value, current_iso, current_at, _form = pair
+            if current_iso == iso and current_value == value and current_value is not _ODD:
+                continue
+            if not form[0]:
+                is_new = True
+            if current_at is None or current_at <= item.at:
+                pairs[name] = (value, iso, item.at, form)
+                self.changed[name] = value
+        return is_new
+
+    def attributes(self) -> dict[str, Any]:
+        """The attributes with the changed ones in their stored form."""
+        attributes = dict(self._stored)
+        for name in self.changed:
+            value, iso, _at, form = self._pairs[name]
+            assert iso is not None
+            attributes[name] = _stored_form(form, value, iso)
+        return attributes
 
 
 def _forms(shapes: dict[str, dict[str, _Form]], entity_type: EntityType) -> dict[str, _Form]:

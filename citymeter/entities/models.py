@@ -1,4 +1,5 @@
-"""Entity, AttributePoint, AttributeRollup and DeadLetter: the live entity store."""
+"""Entity, AttributePoint (packed per reading), AttributeRollup and DeadLetter: the live entity
+store."""
 
 from __future__ import annotations
 
@@ -49,16 +50,21 @@ class Entity(Base):
 
 
 class AttributePoint(Base):
-    """One observed numeric value of an entity attribute; unique per time: ingest is idempotent."""
+    """The numeric values an entity's reading carried at one time, packed in one row as a JSON
+    object {attribute: value}: a batch stores one small row per reading instead of one indexed
+    row per value. A point stays idempotent per (entity, attribute, time): a value once stored is
+    kept, and a later reading at the same time only adds the attributes the row lacks."""
 
-    __tablename__ = "entity_attribute_point"
-    __table_args__ = (UniqueConstraint("entity_pk", "attr", "observed_at"),)
+    __tablename__ = "entity_reading"
+    # SQLite: the rows live in the primary key's B-tree itself (no rowid, no second index).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    entity_pk: Mapped[int] = mapped_column(ForeignKey("entity.id", ondelete="CASCADE"))
-    attr: Mapped[str] = mapped_column(String(100))
-    observed_at: Mapped[dt.datetime]
-    value: Mapped[float]
+    entity_pk: Mapped[int] = mapped_column(
+        ForeignKey("entity.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Microseconds since 1970-01-01 UTC: an integer key is cheaper to compare and to send.
+    observed_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    attrs: Mapped[str] = mapped_column(Text)
 
 
 class AttributeRollup(Base):

@@ -183,10 +183,11 @@ class _StoreWatch:
 def _count(engine: Engine) -> tuple[int, int]:
     from sqlalchemy.orm import Session
 
-    from citymeter.entities.models import AttributePoint, DeadLetter
+    from citymeter.entities.history import count_points
+    from citymeter.entities.models import DeadLetter
 
     with Session(engine) as session:
-        points = session.scalar(select(func.count()).select_from(AttributePoint))
+        points = count_points(session)
         dead = session.scalar(select(func.count()).select_from(DeadLetter))
     return int(points or 0), int(dead or 0)
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from citymeter.entities import service
+from citymeter.entities.history import count_points
 from citymeter.entities.ingest import Reading, ingest_readings, record_dead_letter
-from citymeter.entities.models import AttributePoint, AttributeRollup, DeadLetter, Entity
+from citymeter.entities.models import AttributeRollup, DeadLetter, Entity
 from citymeter.live.events import LiveEvent, get_bus
 from tests.entities.conftest import EAST_POINT, OUTSIDE_POINT, WEST_POINT, SmallCity
 
@@ -34,7 +35,7 @@ def snapshot(db: Session) -> tuple[Any, ...]:
     entities = sorted(
         (e.entity_id, repr(e.attributes), e.lat, e.lon) for e in db.scalars(select(Entity))
     )
-    points = db.scalar(select(func.count(AttributePoint.id)))
+    points = count_points(db)
     rollups = sorted(
         db.execute(select(AttributeRollup.attr, AttributeRollup.grain, AttributeRollup.count)).all()
     )
@@ -68,6 +69,29 @@ def test_readings_are_stored_with_their_area_and_district(
     assert west.location == {"type": "Point", "coordinates": [127.02, 37.5]}
 
 
+def test_the_entity_rows_hold_the_state_not_only_the_session(
+    db: Session, small_city: SmallCity
+) -> None:
+    ingest_readings(db, [reading("w", pm10=31.0)], city=small_city.city)
+    ingest_readings(
+        db,
+        [{**reading("w", minutes=5, pm10=35.0), "location": EAST_POINT}],
+        city=small_city.city,
+    )
+    cached = service.get_entity(db, "urn:ngsi-ld:AirQualityStation:w")
+    assert not db.dirty
+    in_session = (cached.attributes, cached.observed_at, cached.location, cached.district_id)
+    db.expire_all()  # read the row again
+    stored = service.get_entity(db, "urn:ngsi-ld:AirQualityStation:w")
+    assert (stored.attributes, stored.observed_at, stored.location, stored.district_id) == (
+        in_session
+    )
+    assert stored.attributes["pm10"]["value"] == 35.0
+    assert stored.observed_at == T0 + dt.timedelta(minutes=5)
+    assert stored.district_id == small_city.east.id
+    assert stored.modified_at >= stored.created_at
+
+
 def test_the_same_reading_twice_is_stored_once(db: Session, small_city: SmallCity) -> None:
     batch = [reading(minutes=0), reading(minutes=10)]
     first = ingest_readings(db, batch, city=small_city.city)
@@ -77,7 +101,33 @@ def test_the_same_reading_twice_is_stored_once(db: Session, small_city: SmallCit
     assert (second.accepted, second.duplicates, second.rejected) == (0, 3, 0)
     assert second.received == 3
     assert snapshot(db) == before
-    assert db.scalar(select(func.count(AttributePoint.id))) == 4  # 2 readings x 2 attributes
+    assert count_points(db) == 4  # 2 readings x 2 attributes
+
+
+def test_a_later_reading_at_the_same_time_adds_only_the_missing_values(
+    db: Session, small_city: SmallCity
+) -> None:
+    ingest_readings(db, [reading(pm10=40.0)], city=small_city.city)
+    # Same time: pm10 is already stored (its first value stays), pm25 is new.
+    second = ingest_readings(db, [reading(pm10=99.0, pm25=7.0)], city=small_city.city)
+    # In one batch, two readings at one time: the second one's only value is a repeat.
+    third = ingest_readings(
+        db, [reading(minutes=1, pm10=1.0), reading(minutes=1, pm10=2.0)], city=small_city.city
+    )
+    assert (second.accepted, second.duplicates) == (1, 0)
+    assert (third.accepted, third.duplicates) == (1, 1)
+    entity_id = "urn:ngsi-ld:AirQualityStation:s1"
+    raw = service.entity_history(db, entity_id, None)
+    assert [(p.attr, p.at.minute, p.value) for p in raw] == [
+        ("pm10", 0, 40.0),
+        ("pm10", 1, 1.0),
+        ("pm25", 0, 7.0),
+    ]
+    hours = service.entity_history(db, entity_id, None, grain="hour")
+    assert [(p.attr, p.count, p.value) for p in hours] == [
+        ("pm10", 2, pytest.approx(20.5)),
+        ("pm25", 1, 7.0),
+    ]
 
 
 def test_rollups_hold_the_mean_count_min_and_max(db: Session, small_city: SmallCity) -> None:
@@ -198,7 +248,7 @@ def test_text_and_relationship_attributes_are_current_state_only(
     entity = service.get_entity(db, "urn:ngsi-ld:CctvCamera:c1")
     assert entity.attributes["refPoliceStation"]["object"] == "urn:ngsi-ld:PoliceStation:p1"
     assert entity.attributes["name"]["value"] == "Market gate"
-    assert db.scalar(select(func.count(AttributePoint.id))) == 0
+    assert count_points(db) == 0
 
 
 def test_reading_objects_are_accepted_too(db: Session, small_city: SmallCity) -> None:

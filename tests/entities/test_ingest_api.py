@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts import service as accounts
 from citymeter.accounts.permissions import SYSTEM_VIEWER
-from citymeter.entities.models import AttributePoint, DeadLetter, Entity
+from citymeter.entities.history import count_points
+from citymeter.entities.models import DeadLetter, Entity
 from citymeter.sources.models import Source
 from tests.entities.conftest import EAST_POINT, OUTSIDE_POINT, WEST_POINT, SmallCity
 
@@ -39,7 +40,7 @@ def reading(local_id: str = "s1", minutes: int = 0, **attrs: Any) -> dict[str, A
 def counts(db: Session) -> tuple[int, int, int]:
     return (
         db.scalar(select(func.count(Entity.id))) or 0,
-        db.scalar(select(func.count(AttributePoint.id))) or 0,
+        count_points(db),
         db.scalar(select(func.count(DeadLetter.id))) or 0,
     )
 

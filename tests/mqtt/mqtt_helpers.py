@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, select
 
 from citymeter.connectors.base import ConnectorContext
 from citymeter.db.engine import make_engine, make_sessionmaker
-from citymeter.entities.models import AttributePoint, DeadLetter
+from citymeter.entities.history import count_points
+from citymeter.entities.models import DeadLetter
 
 BROKER_HOST = "127.0.0.1"
 BROKER_PORT = 1883
@@ -119,11 +120,7 @@ class Publisher:
 def counts(engine: Engine) -> tuple[int, int]:
     """(readings stored — one pm10 or occupied point each —, dead letters on the mqtt channel)."""
     with make_sessionmaker(engine)() as session:
-        points = session.scalar(
-            select(func.count())
-            .select_from(AttributePoint)
-            .where(AttributePoint.attr.in_(["pm10", "occupied"]))
-        )
+        points = count_points(session, "pm10") + count_points(session, "occupied")
         dead = session.scalar(
             select(func.count()).select_from(DeadLetter).where(DeadLetter.channel == "mqtt")
         )

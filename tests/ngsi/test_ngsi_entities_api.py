@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from citymeter.entities.models import AttributePoint, Entity
+from citymeter.entities.history import count_points
+from citymeter.entities.models import Entity
 from tests.ngsi.conftest import NGSI, STATIONS, WEST, SmallCity, bearer, station
 
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -36,7 +37,7 @@ def test_create_answers_201_with_location_and_stores_the_entity(
     assert stored.district_id == small_city.west.id
     assert stored.attributes["pm10"]["value"] == 41.0
     # The numeric value went into the history too.
-    assert db.scalar(select(func.count(AttributePoint.id))) == 1
+    assert count_points(db) == 1
     again = client.post(f"{NGSI}/entities", json=body, headers=writer)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/json"
