@@ -83,6 +83,10 @@ class MalformedMessage(ValueError):
     """A message that cannot become a reading; it goes to the dead-letter table."""
 
 
+class StoreRefused(Exception):
+    """The database refused good readings (store_messages with retry_refused=True)."""
+
+
 @dataclass(frozen=True)
 class TopicRoute:
     """One topic pattern and what its messages become."""
@@ -449,12 +453,15 @@ def store_messages(
     *,
     source: Any = None,
     city: Any = None,
+    retry_refused: bool = False,
 ) -> tuple[int, int, int]:
     """Store a batch of messages (or one already parsed) in `session`: (stored, duplicates,
     dead-lettered).
 
     One bad message never holds back the others: malformed ones are dead-lettered here, and the
-    readings ingest refuses are dead-lettered by ingest while the rest are stored.
+    readings ingest refuses are dead-lettered by ingest while the rest are stored. Good readings
+    the database itself refuses are dead-lettered too, unless `retry_refused`: then StoreRefused
+    is raised so that the caller can roll back and try the whole batch again.
     """
     from citymeter.entities.ingest import ingest_readings, record_dead_letter
 
@@ -483,6 +490,8 @@ def store_messages(
     readings = parsed.readings
     while readings:
         outcome = ingest_readings(session, readings, city=city, source=source, channel=CHANNEL)
+        if outcome.store_refused and retry_refused:
+            raise StoreRefused(outcome.errors[0].reason)
         if not outcome.errors:
             stored += outcome.accepted
             duplicates += outcome.duplicates
@@ -743,11 +752,23 @@ class MqttConnector(BaseConnector):
             batch = []
 
     def _store(self, batch: Sequence[_Inbound]) -> tuple[int, int, int]:
+        assert self.config is not None
+        parsed = parse_messages(batch, self.config.routes)
+        try:
+            return self._store_parsed(parsed, retry_refused=True)
+        except StoreRefused as exc:
+            # Most often another worker of the same source created an entity this batch also
+            # saw as new (PostgreSQL): the batch goes through on a second try. What the database
+            # refuses again is dead-lettered with the reason, so one bad batch never stalls the
+            # stream.
+            log.warning("mqtt: the store refused a batch (%s); trying it once more", exc)
+            return self._store_parsed(parsed, retry_refused=False)
+
+    def _store_parsed(self, parsed: ParsedBatch, *, retry_refused: bool) -> tuple[int, int, int]:
         from citymeter.places.models import City
         from citymeter.sources.models import Source
 
         assert self.config is not None
-        parsed = parse_messages(batch, self.config.routes)
         with self._ctx.sessions() as session, session.begin():
             # Take SQLite's write lock up front: a transaction that reads first and writes later
             # fails at once if another process (another worker) wrote in between.
@@ -756,7 +777,14 @@ class MqttConnector(BaseConnector):
             city = None
             if self._ctx.city:
                 city = session.scalar(select(City).where(City.code == self._ctx.city))
-            return store_messages(session, parsed, self.config.routes, source=source, city=city)
+            return store_messages(
+                session,
+                parsed,
+                self.config.routes,
+                source=source,
+                city=city,
+                retry_refused=retry_refused,
+            )
 
     def _ack(self, batch: Sequence[_Inbound]) -> None:
         client = self._client

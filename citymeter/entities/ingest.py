@@ -104,6 +104,9 @@ class IngestResult(BaseModel):
     dead_letter_ids: list[int] = Field(default_factory=list)
     entity_ids: list[str] = Field(default_factory=list)
     errors: list[ItemError] = Field(default_factory=list)
+    # The readings were good but the database refused to store them (a constraint, a conflict
+    # with another writer, ...): a caller that can retry the whole transaction may.
+    store_refused: bool = Field(default=False, exclude=True)
 
     @property
     def received(self) -> int:
@@ -320,15 +323,15 @@ class _Fields:
 def _plain_fields(item: Any, times: dict[str, dt.datetime]) -> _Fields | None:
     """The fields of a reading whose every member already has the JSON type the Reading model
     wants (the usual case), without building the model; None for anything else, which then goes
-    through the model itself (its coercions and its error messages). `times` caches parsed
-    observed_at texts across a batch."""
+    through the model itself (its coercions and its error messages). observed_at is RFC 3339
+    text (`times` caches the parsed texts across a batch) or, from in-process callers such as
+    the MQTT connector, an aware datetime."""
     if type(item) is not dict or not item.keys() <= _FIELDS:
         return None
     kind, attrs, observed = item.get("type"), item.get("attrs", {}), item.get("observed_at")
     entity_id, local, name = item.get("entity_id"), item.get("id"), item.get("name")
     if (
         type(kind) is not str
-        or type(observed) is not str
         or type(attrs) is not dict
         or type(entity_id) not in _OPTIONAL_TEXT
         or type(local) not in _OPTIONAL_TEXT
@@ -338,8 +341,16 @@ def _plain_fields(item: Any, times: dict[str, dt.datetime]) -> _Fields | None:
     for key, value in attrs.items():
         if type(key) is not str or type(value) not in _ATTR_TYPES:
             return None
-    at = times.get(observed)
+    if type(observed) is dt.datetime:
+        if observed.tzinfo is None:
+            return None  # the model refuses it with its message
+        at: dt.datetime | None = observed
+    elif type(observed) is not str:
+        return None
+    else:
+        at = times.get(observed)
     if at is None:
+        assert isinstance(observed, str)
         if _RFC3339.match(observed) is None:
             return None
         try:
@@ -525,7 +536,9 @@ def ingest_readings(
         detail = getattr(exc, "orig", None) or exc
         reason = f"the store refused the batch: {exc.__class__.__name__}: {detail}"[:500]
         errors = [ItemError(index=v.index, reason=reason, entity_id=v.entity_id) for v in valid]
-        return _refuse(session, readings, errors, source=source, channel=channel)
+        refused = _refuse(session, readings, errors, source=source, channel=channel)
+        refused.store_refused = True
+        return refused
     for event in changes:
         publish_after_commit(session, event)
     return result

@@ -257,6 +257,25 @@ def test_reading_objects_are_accepted_too(db: Session, small_city: SmallCity) ->
     assert result.entity_ids == ["urn:ngsi-ld:WeatherStation:w1"]
 
 
+def test_times_given_as_datetimes_need_a_zone_as_text_does(
+    db: Session, small_city: SmallCity
+) -> None:
+    """In-process callers (the MQTT connector) hand over datetimes: an aware one is stored as its
+    ISO text would be; a naive one is refused with the model's message."""
+    aware = {
+        **reading("dt", pm10=5.0),
+        "observed_at": T0.astimezone(dt.timezone(dt.timedelta(hours=9))),
+    }
+    result = ingest_readings(db, [aware], city=small_city.city)
+    assert (result.accepted, result.rejected) == (1, 0)
+    same = ingest_readings(db, [reading("dt", pm10=5.0)], city=small_city.city)
+    assert (same.accepted, same.duplicates) == (0, 1)
+    naive = {**reading("dt", minutes=1), "observed_at": T0.replace(tzinfo=None)}
+    refused = ingest_readings(db, [naive], city=small_city.city)
+    assert refused.rejected == 1
+    assert "timezone" in refused.errors[0].reason
+
+
 def test_changed_entities_are_published_after_commit(db: Session, small_city: SmallCity) -> None:
     with get_bus().subscribe_sync() as subscription:
         ingest_readings(db, [reading(pm10=33.0)], city=small_city.city)

@@ -7,9 +7,11 @@ that is down (stopped, or killed) gets its share when it comes back.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from citymeter.connectors.mqtt import MqttConnector, parse_config
+from citymeter.connectors.mqtt import MqttConnector, _Inbound, parse_config
 from citymeter.db.engine import make_engine, make_sessionmaker
+from citymeter.entities.ingest import ingest_readings
 from citymeter.errors import InvalidInput
 from tests.mqtt.mqtt_helpers import (
     Publisher,
@@ -148,3 +151,43 @@ def test_a_pool_needs_mqtt_5_a_plain_group_and_a_shared_database(tmp_path: Any) 
             MqttConnector().start(ctx)
     finally:
         memory.dispose()
+
+
+def test_a_batch_racing_another_worker_for_a_new_entity_is_stored_on_a_second_try(
+    store: Engine,
+) -> None:
+    """Two workers see the same new station at once: the second to write meets the first one's
+    entity (a unique-key conflict on PostgreSQL; on SQLite it waits for the write lock). The
+    batch is tried again, not dead-lettered."""
+    prefix = unique_prefix()
+    connector = MqttConnector(member=2)
+    connector.config = parse_config(topics_config(prefix, processes=2))
+    connector._ctx = context(store, topics_config(prefix, processes=2))
+    topic = f"{prefix}/d1/air/st-race"
+    body = json.dumps({"pm10": 33, "observedAt": "2025-01-01T00:00:05Z"}).encode()
+    batch = [_Inbound(0, 1, 1, topic, body, dt.datetime.now(dt.UTC))]
+    other = make_sessionmaker(store)()
+    try:
+        # The other worker has written the entity, not yet committed.
+        first = ingest_readings(
+            other,
+            [
+                {
+                    "type": "AirQualityStation",
+                    "id": "st-race",
+                    "observed_at": "2025-01-01T00:00:00Z",
+                    "attrs": {"pm10": 30},
+                }
+            ],
+        )
+        assert first.accepted == 1
+        outcome: list[tuple[int, int, int]] = []
+        worker = threading.Thread(target=lambda: outcome.append(connector._store(batch)))
+        worker.start()
+        time.sleep(1.0)  # this worker now waits on the other's entity row (or write lock)
+        other.commit()
+        worker.join(timeout=30)
+    finally:
+        other.close()
+    assert outcome == [(1, 0, 0)]
+    assert counts(store) == (2, 0)
