@@ -8,6 +8,7 @@ of numeric values and publish an "entity.updated" live event once the transactio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -488,11 +489,65 @@ def load_states(session: Session, entity_ids: Collection[str]) -> dict[str, Enti
     """The rows of these entities, by entity id, whoever may see them (check `may_see`)."""
     if not entity_ids:
         return {}
+    if _on_sqlite(session):
+        return _load_states_sqlite(session, list(entity_ids))
     if len(entity_ids) == 1:
         rows = session.execute(_STATE_BY_ID, {"entity_id": next(iter(entity_ids))})
     else:
         rows = session.execute(_STATES_BY_IDS, {"entity_ids": list(entity_ids)})
     return {row[1]: EntityState(*row) for row in rows}
+
+
+# On SQLite the rows are read and written on the driver's cursor, as the history points are
+# (entities/history.py): SQLAlchemy's statement and result handling cost more than SQLite's own
+# work for a one-row read or write. The columns hold what SQLAlchemy stores there: the JSON text
+# of `json.dumps` and UTC times as "YYYY-MM-DD HH:MM:SS.ffffff".
+_SQLITE_STATES = (
+    "SELECT id, entity_id, type, attributes, observed_at, modified_at, visibility, city_id, "
+    "district_id, lat, lon FROM entity WHERE entity_id IN ({marks})"
+)
+_SQLITE_WRITE_STATE = (
+    "UPDATE entity SET attributes = ?, observed_at = ?, modified_at = ? WHERE id = ?"
+)
+
+
+def _on_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _driver_cursor(session: Session) -> Any:
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _sqlite_time(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def _sqlite_text(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _load_states_sqlite(session: Session, entity_ids: list[str]) -> dict[str, EntityState]:
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute(_SQLITE_STATES.format(marks=",".join("?" * len(entity_ids))), entity_ids)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    states = {}
+    for pk, entity_id, type_, attributes, observed, modified, *rest in rows:
+        modified_at = _sqlite_time(modified)
+        assert modified_at is not None
+        states[entity_id] = EntityState(
+            pk,
+            entity_id,
+            type_,
+            json.loads(attributes) if attributes is not None else {},
+            _sqlite_time(observed),
+            modified_at,
+            *rest,
+        )
+    return states
 
 
 def update_state(
@@ -554,18 +609,36 @@ def store_states(
     changed = [state for state in states if state.changed]
     if changed:
         session.flush()  # ORM changes made earlier in this session go first
-        session.connection().execute(
-            _WRITE_STATE,
-            [
-                {
-                    "pk": state.pk,
-                    "new_attributes": state.attributes,
-                    "new_observed_at": state.observed_at,
-                    "new_modified_at": state.modified_at,
-                }
-                for state in changed
-            ],
-        )
+        if _on_sqlite(session):
+            cursor = _driver_cursor(session)
+            try:
+                cursor.executemany(
+                    _SQLITE_WRITE_STATE,
+                    [
+                        (
+                            json.dumps(state.attributes),
+                            _sqlite_text(state.observed_at),
+                            _sqlite_text(state.modified_at),
+                            state.pk,
+                        )
+                        for state in changed
+                    ],
+                )
+            finally:
+                cursor.close()
+        else:
+            session.connection().execute(
+                _WRITE_STATE,
+                [
+                    {
+                        "pk": state.pk,
+                        "new_attributes": state.attributes,
+                        "new_observed_at": state.observed_at,
+                        "new_modified_at": state.modified_at,
+                    }
+                    for state in changed
+                ],
+            )
         for state in changed:
             state.changed = False
             loaded = session.identity_map.get(identity_key(Entity, state.pk))
