@@ -2,13 +2,13 @@
 
 A sensor or a system pushing its state sends `PATCH /ngsi-ld/v1/entities/{id}/attrs` with an
 `Authorization: Bearer` token, many times a second. This write lane (citymeter/web/write_lane.py)
-takes exactly those — no query string, no browser session — and answers them with the route's
-own code (`update_attributes_from`) after checking the token and the `ingest:write` permission as
-the route's dependencies would. Updates that arrive while others are being stored are stored
-together in one transaction; if any of them fails, the batch is undone and each update runs
-again alone, so each gets its own answer (204, 207 or its NGSI-LD error). Everything else goes on
-to the app unchanged.
-"""
+takes exactly those — no query string, no browser session — checks the token and the
+`ingest:write` permission as the route's dependencies would, reads the body with the route's own
+code (`read_attribute_update`) and stores the updates that arrive while others are being stored
+together (`update_attributes_many`: one transaction, one read of their entities, one write).
+Each gets its own answer (204, 207 or its NGSI-LD error): a refused update has changed nothing and
+the others are kept; an unexpected failure undoes the batch and each update runs again alone.
+Everything else goes on to the app unchanged."""
 
 from __future__ import annotations
 
