@@ -8,7 +8,8 @@ code (`read_attribute_update`) and stores the updates that arrive while others a
 together (`update_attributes_many`: one transaction, one read of their entities, one write).
 Each gets its own answer (204, 207 or its NGSI-LD error): a refused update has changed nothing and
 the others are kept; an unexpected failure undoes the batch and each update runs again alone.
-Everything else goes on to the app unchanged."""
+Everything else goes on to the app unchanged.
+"""
 
 from __future__ import annotations
 
