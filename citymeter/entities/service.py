@@ -520,7 +520,10 @@ def _driver_cursor(session: Session) -> Any:
 
 
 def _sqlite_time(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    if text is None:
+        return None
+    at = dt.datetime.fromisoformat(text)
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
 
 
 def _sqlite_text(at: dt.datetime | None) -> str | None:
