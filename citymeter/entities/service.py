@@ -430,7 +430,7 @@ def _write_state(
 #
 # The NGSI-LD update lane stores the updates that wait together in one transaction. Through
 # `get_entity` and `write_attrs` each of them paid an ORM load (identity map, instance state)
-# and its own UPDATE and history insert; here the rows of a batch are read with one Core SELECT,
+# and its own UPDATE and history insert; here the rows of a batch are read with one SELECT,
 # changed in memory, and written with one executemany UPDATE and one `record_points` call.
 
 
