@@ -8,9 +8,10 @@ of numeric values and publish an "entity.updated" live event once the transactio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from citymeter.accounts.permissions import INGEST_WRITE, PUBLIC_VIEWER, READ_INTERNAL, Viewer
 from citymeter.db.base import utcnow
@@ -34,7 +36,7 @@ from citymeter.entities.ingest import (
 from citymeter.entities.models import AttributePoint, AttributeRollup, DeadLetter, Entity
 from citymeter.entities.types import COMMON_ATTRIBUTES, EntityType, get_entity_type
 from citymeter.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from citymeter.live.events import publish_after_commit
+from citymeter.live.events import LiveEvent, publish_after_commit
 from citymeter.places.locator import cached_locator
 from citymeter.places.models import City
 from citymeter.settings import get_settings
@@ -62,6 +64,15 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.role == "district_head":
         return or_(Entity.visibility == "public", Entity.district_id == viewer.district_id)
     return true()
+
+
+def may_see(viewer: Viewer, visibility: str, district_id: int | None) -> bool:
+    """`visible_to` for a row already read: the same rule, in Python."""
+    if not viewer.can(READ_INTERNAL):
+        return visibility == "public"
+    if viewer.role == "district_head":
+        return visibility == "public" or district_id == viewer.district_id
+    return True
 
 
 def _require_write(viewer: Viewer) -> None:
@@ -413,6 +424,232 @@ def _write_state(
     set_committed_value(entity, "attributes", attributes)
     set_committed_value(entity, "observed_at", observed_at)
     set_committed_value(entity, "modified_at", now)
+
+
+# --- many attribute updates at once ---
+#
+# The NGSI-LD update lane stores the updates that wait together in one transaction. Through
+# `get_entity` and `write_attrs` each of them paid an ORM load (identity map, instance state)
+# and its own UPDATE and history insert; here the rows of a batch are read with one SELECT,
+# changed in memory, and written with one executemany UPDATE and one `record_points` call.
+
+
+@dataclass
+class EntityState:
+    """The columns of an entity row that an attribute update reads or changes, without the ORM."""
+
+    pk: int
+    entity_id: str
+    type: str
+    attributes: dict[str, Any]
+    observed_at: dt.datetime | None
+    modified_at: dt.datetime
+    visibility: str
+    city_id: int | None
+    district_id: int | None
+    lat: float | None
+    lon: float | None
+    changed: bool = False
+
+
+@dataclass
+class StateUpdate:
+    """What `update_state` did to one entity: the NGSI-LD answer, and what is left to store."""
+
+    change: AttributeChange
+    points: list[tuple[int, str, dt.datetime, float]]
+    event: LiveEvent
+
+
+_STATES = select(
+    *(
+        _ENTITY_TABLE.c[name]
+        for name in (
+            "id",
+            "entity_id",
+            "type",
+            "attributes",
+            "observed_at",
+            "modified_at",
+            "visibility",
+            "city_id",
+            "district_id",
+            "lat",
+            "lon",
+        )
+    )
+)
+_STATE_BY_ID = _STATES.where(_ENTITY_TABLE.c.entity_id == bindparam("entity_id"))
+_STATES_BY_IDS = _STATES.where(
+    _ENTITY_TABLE.c.entity_id.in_(bindparam("entity_ids", expanding=True))
+)
+
+
+def load_states(session: Session, entity_ids: Collection[str]) -> dict[str, EntityState]:
+    """The rows of these entities, by entity id, whoever may see them (check `may_see`)."""
+    if not entity_ids:
+        return {}
+    if _on_sqlite(session):
+        return _load_states_sqlite(session, list(entity_ids))
+    if len(entity_ids) == 1:
+        rows = session.execute(_STATE_BY_ID, {"entity_id": next(iter(entity_ids))})
+    else:
+        rows = session.execute(_STATES_BY_IDS, {"entity_ids": list(entity_ids)})
+    return {row[1]: EntityState(*row) for row in rows}
+
+
+# On SQLite the rows are read and written on the driver's cursor, as the history points are
+# (entities/history.py): SQLAlchemy's statement and result handling cost more than SQLite's own
+# work for a one-row read or write. The columns hold what SQLAlchemy stores there: the JSON text
+# of `json.dumps` and UTC times as "YYYY-MM-DD HH:MM:SS.ffffff".
+_SQLITE_STATES = (
+    "SELECT id, entity_id, type, attributes, observed_at, modified_at, visibility, city_id, "
+    "district_id, lat, lon FROM entity WHERE entity_id IN ({marks})"
+)
+_SQLITE_WRITE_STATE = (
+    "UPDATE entity SET attributes = ?, observed_at = ?, modified_at = ? WHERE id = ?"
+)
+
+
+def _on_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _driver_cursor(session: Session) -> Any:
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _sqlite_time(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    at = dt.datetime.fromisoformat(text)
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+def _sqlite_text(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _load_states_sqlite(session: Session, entity_ids: list[str]) -> dict[str, EntityState]:
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute(_SQLITE_STATES.format(marks=",".join("?" * len(entity_ids))), entity_ids)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    states = {}
+    for pk, entity_id, type_, attributes, observed, modified, *rest in rows:
+        modified_at = _sqlite_time(modified)
+        assert modified_at is not None
+        states[entity_id] = EntityState(
+            pk,
+            entity_id,
+            type_,
+            json.loads(attributes) if attributes is not None else {},
+            _sqlite_time(observed),
+            modified_at,
+            *rest,
+        )
+    return states
+
+
+def update_state(
+    state: EntityState, attrs: Mapping[str, Any], *, viewer: Viewer, now: dt.datetime
+) -> StateUpdate:
+    """`update_attrs` on a row read by `load_states`: the same checks, answer and live event, the
+    row changed in memory only (`store_states` writes it). `location` is not taken here (it
+    needs the city's map): `update_attrs` does that. Any error leaves `state` as it was."""
+    _require_write(viewer)
+    entity_type = get_entity_type(state.type)
+    parsed: dict[str, _Parsed] = {}
+    for name, raw in attrs.items():
+        if name in ("id", "type", "@context"):
+            continue
+        if name in RESERVED:
+            raise InvalidInput(f"{name!r} cannot be set as an attribute.")
+        parsed[name] = _parse_attribute(entity_type, name, raw, now)
+    change = AttributeChange()
+    current = dict(state.attributes)
+    points = []
+    observed_at = state.observed_at
+    for name, item in parsed.items():
+        if name not in current:
+            change.not_updated.append((name, "the entity has no such attribute"))
+            continue
+        current[name] = item.stored
+        change.updated.append(name)
+        if item.number is not None:
+            points.append((state.pk, name, item.at, item.number))
+        if observed_at is None or item.at > observed_at:
+            observed_at = item.at
+    state.attributes, state.observed_at, state.modified_at = current, observed_at, now
+    state.changed = True
+    values = {n: p.stored.get("value", p.stored.get("object")) for n, p in parsed.items()}
+    event = LiveEvent(  # what `entity_event` makes of the ORM row
+        kind="entity.updated",
+        data={
+            "entity_id": state.entity_id,
+            "type": state.type,
+            "district_id": state.district_id,
+            "observed_at": iso_utc(observed_at) if observed_at else None,
+            "location": [state.lon, state.lat] if state.lat is not None else None,
+            "attrs": {n: values[n] for n in change.updated if n in values},
+        },
+        city_id=state.city_id,
+        district_id=state.district_id,
+        entity_type=state.type,
+        visibility=state.visibility,
+    )
+    return StateUpdate(change, points, event)
+
+
+def store_states(
+    session: Session, states: Iterable[EntityState], updates: Sequence[StateUpdate]
+) -> None:
+    """Write the changed rows (one executemany UPDATE), the history points of `updates` (one
+    `record_points`), and hold their live events until the commit. An Entity row this session
+    has already loaded is expired, so that it shows the new values when next read."""
+    changed = [state for state in states if state.changed]
+    if changed:
+        session.flush()  # ORM changes made earlier in this session go first
+        if _on_sqlite(session):
+            cursor = _driver_cursor(session)
+            try:
+                cursor.executemany(
+                    _SQLITE_WRITE_STATE,
+                    [
+                        (
+                            json.dumps(state.attributes),
+                            _sqlite_text(state.observed_at),
+                            _sqlite_text(state.modified_at),
+                            state.pk,
+                        )
+                        for state in changed
+                    ],
+                )
+            finally:
+                cursor.close()
+        else:
+            session.connection().execute(
+                _WRITE_STATE,
+                [
+                    {
+                        "pk": state.pk,
+                        "new_attributes": state.attributes,
+                        "new_observed_at": state.observed_at,
+                        "new_modified_at": state.modified_at,
+                    }
+                    for state in changed
+                ],
+            )
+        for state in changed:
+            state.changed = False
+            loaded = session.identity_map.get(identity_key(Entity, state.pk))
+            if loaded is not None:
+                session.expire(loaded)  # read again when next used (in a savepoint too)
+    record_points(session, [point for done in updates for point in done.points])
+    for done in updates:
+        publish_after_commit(session, done.event)
 
 
 def create_entity(

@@ -270,6 +270,110 @@ def write_attributes(
     return result
 
 
+@dataclass(frozen=True)
+class PendingUpdate:
+    """One `PATCH /entities/{id}/attrs` to store: who asks, which entity, which attributes."""
+
+    viewer: Viewer
+    entity_id: str
+    attrs: dict[str, dict[str, Any]]
+
+
+def update_attributes_many(
+    session: Session, updates: Sequence[PendingUpdate]
+) -> list[UpdateResult | NgsiError]:
+    """Several `write_attributes(..., mode="update")` in one transaction, in order: each gets the
+    answer it would get alone, or the NGSI-LD error it would raise — an update refused this way
+    has changed nothing, and the others stand.
+
+    The entities of consecutive updates are read with one SELECT and written with one UPDATE
+    statement and one history insert. An update of `location` (resolved against the city's map)
+    goes through `write_attributes`, in a savepoint of its own.
+    """
+    answers: list[UpdateResult | NgsiError] = []
+    start = 0
+    while start < len(updates):
+        if store.LOCATION in updates[start].attrs:
+            answers.append(_update_alone(session, updates[start]))
+            start += 1
+            continue
+        end = start
+        while end < len(updates) and store.LOCATION not in updates[end].attrs:
+            end += 1
+        answers += _update_together(session, updates[start:end])
+        start = end
+    return answers
+
+
+def _update_alone(session: Session, update: PendingUpdate) -> UpdateResult | NgsiError:
+    try:
+        with session.begin_nested():
+            return write_attributes(
+                session, update.viewer, update.entity_id, update.attrs, mode="update"
+            )
+    except NgsiError as exc:
+        return exc
+    except CityMeterError as exc:
+        return from_citymeter(exc)
+
+
+def _update_together(
+    session: Session, updates: Sequence[PendingUpdate]
+) -> list[UpdateResult | NgsiError]:
+    states = entities.load_states(session, {update.entity_id for update in updates})
+    answers: list[UpdateResult | NgsiError] = []
+    stored: list[entities.StateUpdate] = []
+    tolerance = dt.timedelta(seconds=get_settings().ingest_future_tolerance_s)
+    for update in updates:
+        now = utcnow()
+        try:
+            state = states.get(update.entity_id)
+            answer, written = _update_state(update, state, now, tolerance)
+        except NgsiError as exc:
+            answers.append(exc)
+            continue
+        except CityMeterError as exc:
+            answers.append(from_citymeter(exc))
+            continue
+        answers.append(answer)
+        if written is not None:
+            stored.append(written)
+    entities.store_states(session, states.values(), stored)
+    return answers
+
+
+def _update_state(
+    update: PendingUpdate,
+    state: entities.EntityState | None,
+    now: dt.datetime,
+    tolerance: dt.timedelta,
+) -> tuple[UpdateResult, entities.StateUpdate | None]:
+    """`write_attributes` in update mode on a row read by `load_states`."""
+    if not update.attrs:
+        raise BadRequestData("The body names no attribute to write.")
+    if state is None or not entities.may_see(update.viewer, state.visibility, state.district_id):
+        raise ResourceNotFound(f"There is no entity {update.entity_id!r}.")
+    entity_type = store.entity_type_of(state.type)
+    result = UpdateResult()
+    accepted: dict[str, dict[str, Any]] = {}
+    for name, attribute in update.attrs.items():
+        reason = store.check_attribute(
+            entity_type, name, attribute, now=now, future_tolerance=tolerance
+        )
+        if reason:
+            result.not_updated.append({"attributeName": name, "reason": reason})
+        else:
+            accepted[name] = attribute
+    if not accepted:
+        return result, None
+    written = entities.update_state(state, accepted, viewer=update.viewer, now=now)
+    result.updated.extend(written.change.updated)
+    result.not_updated.extend(
+        {"attributeName": name, "reason": reason} for name, reason in written.change.not_updated
+    )
+    return result, written
+
+
 def update_attribute(
     session: Session, viewer: Viewer, entity_id: str, name: str, fragment: dict[str, Any]
 ) -> None:

@@ -71,6 +71,18 @@ class WriteLane(ABC, Generic[W]):
         """Write one request in `session`, uncommitted; returns what renders its answer once the
         batch is committed."""
 
+    def stage_batch(self, session: Session, works: list[W]) -> list[Callable[[], Response]]:
+        """Write the requests of one batch in `session`, uncommitted, in order; one answer each.
+        By default each is `stage`d in turn and a clean refusal is answered alone; a lane whose
+        requests share work (reading the same rows, one statement for all) does it here."""
+        answers: list[Callable[[], Response]] = []
+        for work in works:
+            try:
+                answers.append(self.stage(session, work))
+            except self.clean_refusals as refusal:
+                answers.append(_answer_of(self.refused(work, refusal)))
+        return answers
+
     @abstractmethod
     def refused(self, work: W, refusal: Exception) -> Response:
         """The answer to a request that failed with `refusal` (any exception: an unexpected one
@@ -130,11 +142,9 @@ class WriteLane(ABC, Generic[W]):
         try:
             with jobs[0].sessions() as session:
                 try:
-                    for job in jobs:
-                        try:
-                            answers.append(self.stage(session, job.work))
-                        except self.clean_refusals as refusal:
-                            answers.append(_answer_of(self.refused(job.work, refusal)))
+                    answers = self.stage_batch(session, [job.work for job in jobs])
+                    if len(answers) != len(jobs):
+                        raise RuntimeError(f"{self.name}: {len(answers)} answers, {len(jobs)} jobs")
                     session.commit()
                 except Exception:
                     session.rollback()  # none of the batch stays

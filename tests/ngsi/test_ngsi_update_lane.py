@@ -105,3 +105,41 @@ def test_updates_waiting_together_share_a_commit_and_a_failure_stays_alone(
     )
     assert [a.status_code for a in answers] == [204, 404, 204]
     assert (_pm10(db, W1), _pm10(db, E1)) == (81, 82)
+
+
+def test_refused_updates_in_a_batch_leave_the_others_in_one_commit(
+    client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
+) -> None:
+    db.commit()
+    owner: Any = client.app
+    lane = NgsiUpdateLane(RecordingApp(), owner=owner)
+    source = lane._session_source()
+    assert source is not None
+    sessions, key = source
+    token = writer["Authorization"].removeprefix("Bearer ")
+
+    def update(entity_id: str, body: bytes, secret: str = token) -> _Job[AttributeUpdate]:
+        return _Job(
+            AttributeUpdate(entity_id, secret, "application/json", None, body), sessions, key
+        )
+
+    commits: list[int] = []
+    event.listen(db, "after_commit", lambda _session: commits.append(1))
+    answers = lane._run_batch(
+        [
+            update(W1, b'{"pm10": 91}'),
+            update(E1, b'{"pm10": 1}', secret="cm_wrong"),
+            update(E1, b'{"pm10": 92, "colour": "red"}'),
+            update(E1, b"{pm10"),
+            update(W1, b'{"pm10": 93}'),
+        ]
+    )
+    assert [a.status_code for a in answers] == [204, 401, 207, 400, 204]
+    assert len(commits) == 1  # nothing undone, nothing run again
+    assert (_pm10(db, W1), _pm10(db, E1)) == (93, 92)
+    by_route = client.patch(
+        f"{NGSI}/entities/{E1}/attrs?route=1",
+        content=b'{"pm10": 92, "colour": "red"}',
+        headers=writer,
+    )
+    assert bytes(answers[2].body) == by_route.content

@@ -2,12 +2,13 @@
 
 A sensor or a system pushing its state sends `PATCH /ngsi-ld/v1/entities/{id}/attrs` with an
 `Authorization: Bearer` token, many times a second. This write lane (citymeter/web/write_lane.py)
-takes exactly those — no query string, no browser session — and answers them with the route's
-own code (`update_attributes_from`) after checking the token and the `ingest:write` permission as
-the route's dependencies would. Updates that arrive while others are being stored are stored
-together in one transaction; if any of them fails, the batch is undone and each update runs
-again alone, so each gets its own answer (204, 207 or its NGSI-LD error). Everything else goes on
-to the app unchanged.
+takes exactly those — no query string, no browser session — checks the token and the
+`ingest:write` permission as the route's dependencies would, reads the body with the route's own
+code (`read_attribute_update`) and stores the updates that arrive while others are being stored
+together (`update_attributes_many`: one transaction, one read of their entities, one write).
+Each gets its own answer (204, 207 or its NGSI-LD error): a refused update has changed nothing and
+the others are kept; an unexpected failure undoes the batch and each update runs again alone.
+Everything else goes on to the app unchanged.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from citymeter.accounts import service as accounts
-from citymeter.accounts.permissions import INGEST_WRITE
+from citymeter.accounts.permissions import INGEST_WRITE, Viewer
 from citymeter.errors import CityMeterError
+from citymeter.ngsi import service
+from citymeter.ngsi.context import LdContext
 from citymeter.ngsi.errors import InternalError, NgsiError, from_citymeter
-from citymeter.web.api.ngsi_ld import problem_response, update_attributes_from
+from citymeter.web.api.ngsi_ld import problem_response, read_attribute_update, update_response
 from citymeter.web.deps import bearer_token, check_permission
 from citymeter.web.write_lane import WriteLane
 
@@ -67,11 +70,47 @@ class NgsiUpdateLane(WriteLane[AttributeUpdate]):
         )
 
     def stage(self, session: Session, work: AttributeUpdate) -> Callable[[], Response]:
-        viewer = check_permission(accounts.viewer_for_token(session, work.token), INGEST_WRITE)
-        response = update_attributes_from(
-            session, viewer, work.entity_id, work.content_type, work.link, work.body
-        )
-        return lambda: response
+        return self.stage_batch(session, [work])[0]
+
+    def stage_batch(
+        self, session: Session, works: list[AttributeUpdate]
+    ) -> list[Callable[[], Response]]:
+        """Each request checked and read as the route would (token, permission, body), then all
+        of them stored by `update_attributes_many`; a request refused on the way (401, 403,
+        400, 404) is answered with its error and has changed nothing, the others are kept."""
+        callers: dict[str, Viewer | Exception] = {}  # one token check per token and batch
+        answers: list[Response | None] = []
+        pending: list[service.PendingUpdate] = []
+        contexts: list[LdContext] = []
+        for work in works:
+            try:
+                caller = callers.get(work.token)
+                if caller is None:
+                    caller = callers[work.token] = _caller(session, work.token)
+                if isinstance(caller, Exception):
+                    raise caller
+                attrs, ctx = read_attribute_update(
+                    work.entity_id, work.content_type, work.link, work.body
+                )
+            except (NgsiError, CityMeterError) as refusal:
+                answers.append(self.refused(work, refusal))
+                continue
+            answers.append(None)
+            pending.append(service.PendingUpdate(caller, work.entity_id, attrs))
+            contexts.append(ctx)
+        results = iter(service.update_attributes_many(session, pending))
+        context_of = iter(contexts)
+        out: list[Callable[[], Response]] = []
+        for work, answer in zip(works, answers, strict=True):
+            if answer is None:
+                result, ctx = next(results), next(context_of)
+                answer = (
+                    self.refused(work, result)
+                    if isinstance(result, NgsiError)
+                    else update_response(result, ctx)
+                )
+            out.append(_answer_of(answer))
+        return out
 
     def refused(self, work: AttributeUpdate, refusal: Exception) -> Response:
         if isinstance(refusal, NgsiError):
@@ -82,3 +121,15 @@ class NgsiUpdateLane(WriteLane[AttributeUpdate]):
             "unhandled error on PATCH %s%s%s", _PREFIX, work.entity_id, _SUFFIX, exc_info=refusal
         )
         return problem_response(InternalError("Something went wrong; it was logged."))
+
+
+def _caller(session: Session, token: str) -> Viewer | Exception:
+    """Who the token belongs to, if they may write entities; else the 401 or 403 error."""
+    try:
+        return check_permission(accounts.viewer_for_token(session, token), INGEST_WRITE)
+    except CityMeterError as refusal:
+        return refusal
+
+
+def _answer_of(response: Response) -> Callable[[], Response]:
+    return lambda: response

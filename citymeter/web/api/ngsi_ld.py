@@ -266,7 +266,7 @@ def delete_entity(session: SessionDep, viewer: Writer, entity_id: str) -> Respon
 # ---- attributes --------------------------------------------------------------------------------
 
 
-def _update_response(result: service.UpdateResult, ctx: LdContext) -> Response:
+def update_response(result: service.UpdateResult, ctx: LdContext) -> Response:
     if result.complete:
         return Response(status_code=204)
     return Response(json.dumps(result.body(ctx)), status_code=207, media_type=JSON)
@@ -280,13 +280,22 @@ def update_attributes_from(
     link: str | None,
     raw: bytes,
 ) -> Response:
-    """PATCH /entities/{id}/attrs without committing: the route and the update lane
-    (citymeter/web/api/ngsi_lane.py) both answer with it."""
+    """PATCH /entities/{id}/attrs without committing (the route's own work)."""
+    attrs, ctx = read_attribute_update(entity_id, content_type, link, raw)
+    result = service.write_attributes(session, viewer, entity_id, attrs, mode="update")
+    return update_response(result, ctx)
+
+
+def read_attribute_update(
+    entity_id: str, content_type: str | None, link: str | None, raw: bytes
+) -> tuple[dict[str, dict[str, Any]], LdContext]:
+    """The attributes of a PATCH /entities/{id}/attrs body and the request's @context, or the
+    NGSI-LD error for them: the route and the update lane (citymeter/web/api/ngsi_lane.py) both
+    read the request with it."""
     kind, body = json_body(content_type, raw, merge_patch=True)
     ctx = request_context(kind, parse_link_header(link), body)
     attrs = attributes_from_fragment(require_object(body, "The body"), ctx, label=entity_id)
-    result = service.write_attributes(session, viewer, entity_id, attrs, mode="update")
-    return _update_response(result, ctx)
+    return attrs, ctx
 
 
 @router.post("/entities/{entity_id}/attrs", status_code=204, summary="Append attributes")
@@ -305,7 +314,7 @@ def append_attributes(
     mode = "noOverwrite" if "noOverwrite" in chosen else "append"
     result = service.write_attributes(session, viewer, entity_id, attrs, mode=mode)
     session.commit()  # here, in the route's worker thread call, not in one more after it
-    return _update_response(result, ctx)
+    return update_response(result, ctx)
 
 
 @router.patch("/entities/{entity_id}/attrs", status_code=204, summary="Update attributes")
