@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -21,9 +20,7 @@ from tests.mqtt.mqtt_helpers import (
     broker_up,
     context,
     counts,
-    engine_for,
     mosquitto_pids,
-    require_broker,
     start_mosquitto,
     topics_config,
     unique_prefix,
@@ -31,20 +28,6 @@ from tests.mqtt.mqtt_helpers import (
 )
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Engine]:
-    require_broker()
-    yield from engine_for(database_url)
-
-
-@pytest.fixture
-def publisher() -> Iterator[Publisher]:
-    require_broker()
-    pub = Publisher()
-    yield pub
-    pub.close()
 
 
 def _air(pub: Publisher, prefix: str, n: int, start: int = 0) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -21,8 +20,6 @@ from tests.mqtt.mqtt_helpers import (
     BROKER_URL,
     Publisher,
     context,
-    engine_for,
-    require_broker,
     unique_prefix,
     wait_for,
 )
@@ -104,12 +101,6 @@ def test_incident_messages_are_stored_deduplicated_or_dead_lettered(db: Session)
 def test_bad_incident_topics_are_refused(topic: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_config({"url": BROKER_URL, "topics": [topic]})
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Engine]:
-    require_broker()
-    yield from engine_for(database_url)
 
 
 @pytest.mark.mqtt

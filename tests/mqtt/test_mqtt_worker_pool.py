@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,28 +26,12 @@ from tests.mqtt.mqtt_helpers import (
     Publisher,
     context,
     counts,
-    engine_for,
-    require_broker,
     topics_config,
     unique_prefix,
     wait_for,
 )
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Engine]:
-    require_broker()
-    yield from engine_for(database_url)
-
-
-@pytest.fixture
-def publisher() -> Iterator[Publisher]:
-    require_broker()
-    pub = Publisher()
-    yield pub
-    pub.close()
 
 
 def _air(pub: Publisher, prefix: str, n: int, start: int = 0) -> None:
