@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from citymeter.db.engine import write_session
 from citymeter.errors import ConnectorError, InvalidInput
 
 ENTRY_POINT_GROUP = "citymeter.connectors"
@@ -117,7 +118,7 @@ class ConnectorContext:
     def session(self) -> Iterator[Session]:
         """A session in its own transaction, committed when the block ends without error."""
         self.check()
-        with _holding(self.write_lock), self.sessions() as session, session.begin():
+        with _holding(self.write_lock), write_session(self.sessions) as session:
             yield session
 
     def ingest_readings(

@@ -57,7 +57,7 @@ from sqlalchemy.orm import Session
 
 from citymeter.accounts.permissions import Viewer
 from citymeter.connectors.base import BaseConnector, ConnectorContext, ConnectorResult, Mode
-from citymeter.db.engine import WRITE_INTENT
+from citymeter.db.engine import write_session
 from citymeter.errors import CityMeterError, InvalidInput
 
 if TYPE_CHECKING:
@@ -769,10 +769,8 @@ class MqttConnector(BaseConnector):
         from citymeter.sources.models import Source
 
         assert self.config is not None
-        with self._ctx.sessions() as session, session.begin():
-            # Take SQLite's write lock up front: a transaction that reads first and writes later
-            # fails at once if another process (another worker) wrote in between.
-            session.connection(execution_options=WRITE_INTENT)
+        # SQLite's write lock up front: other workers of the source write from other processes.
+        with write_session(self._ctx.sessions) as session:
             source = session.scalar(select(Source).where(Source.code == self._ctx.source_code))
             city = None
             if self._ctx.city:

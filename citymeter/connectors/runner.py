@@ -38,7 +38,7 @@ from citymeter.connectors.base import (
     default_registry,
 )
 from citymeter.db.base import utcnow
-from citymeter.db.engine import make_sessionmaker
+from citymeter.db.engine import make_sessionmaker, write_session
 from citymeter.errors import CityMeterError, NotFound
 from citymeter.settings import Settings
 from citymeter.sources import health
@@ -318,7 +318,7 @@ class Runner:
     ) -> RunOutcome:
         finished = now or self.clock()
         outcome.finished_at = finished
-        with self._writing(), self.sessions() as session, session.begin():
+        with self._writing(), write_session(self.sessions) as session:
             current = session.get(Source, source.id)
             if current is None:  # deleted meanwhile
                 return outcome
@@ -438,7 +438,7 @@ class Runner:
 
     def _stream_report(self, code: str, result: ConnectorResult | None, error: str | None) -> None:
         try:
-            with self._writing(), self.sessions() as session, session.begin():
+            with self._writing(), write_session(self.sessions) as session:
                 health.record_batch(
                     session,
                     code,

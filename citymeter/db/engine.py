@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +136,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction, committed when the block ends without error, that takes
+    SQLite's write lock up front (WRITE_INTENT). For writers that may meet writers of other
+    processes: a transaction that reads first and writes later fails at once ("database is
+    locked") if another process committed in between; one that begins with the lock waits."""
+    with sessions() as session, session.begin():
+        session.connection(execution_options=WRITE_INTENT)
+        yield session

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
+import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from citymeter.connectors.base import ConnectorRegistry
+from citymeter.connectors.base import ConnectorRegistry, ConnectorResult
 from citymeter.connectors.runner import Runner
 from citymeter.entities.models import Entity
 from citymeter.sources import health
@@ -195,6 +199,41 @@ def test_stream_connectors_start_report_and_stop(
         assert day is not None and (day.records_in, day.accepted, day.runs) == (1, 1, 0)
     runner.stop()
     assert StreamConnector.stopped == ["live"]
+
+
+def test_a_stream_report_waits_for_a_writer_of_another_process(
+    sessions: sessionmaker[Session],
+    registry: ConnectorRegistry,
+    database_url: str,
+    backend: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """MQTT workers write from processes of their own. A health report that read first and wrote
+    later would fail at once ("database is locked") when such a writer committed in between; the
+    runner's writes take SQLite's write lock up front and wait their turn instead."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's write lock; PostgreSQL writers lock rows")
+    add_source(sessions, registry, "live", kind="streaming", expected_interval_s=60)
+    runner = _runner(sessions, registry)
+    other = sqlite3.connect(str(make_url(database_url).database), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE source SET description = 'touched' WHERE code = 'live'")
+        report = threading.Thread(
+            target=runner._stream_report, args=("live", ConnectorResult(3, 3, 0), None)
+        )
+        report.start()
+        time.sleep(0.3)  # the report is waiting now
+        other.execute("COMMIT")
+        report.join(timeout=15)
+    finally:
+        other.close()
+        runner.stop()
+    assert "could not record the health" not in caplog.text
+    with sessions() as session:
+        day = session.scalar(select(SourceDay))
+        assert day is not None and (day.records_in, day.accepted) == (3, 3)
+    assert load_source(sessions, "live").description == "touched"
 
 
 def test_the_loop_runs_due_sources_on_its_own(
