@@ -21,10 +21,11 @@ minute, do not clear every cache.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Engine, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from citymeter.db.base import Base
@@ -36,6 +37,8 @@ TOKEN_COLUMNS = ("user_id", "token_hash", "expires_at", "revoked_at")
 
 V = TypeVar("V")
 _MISSING: Any = object()
+# Which database an engine serves, as a cache's version names it: rendered once per engine.
+_DATABASES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 class ReferenceStamp(Base):
@@ -107,5 +110,11 @@ class ReferenceCache(Generic[V]):
         stamps = read_stamps(session)
         if not all(table in stamps for table in self.tables):
             return None
-        database = str(session.get_bind().engine.url)
-        return (database, *(stamps[table] for table in self.tables))
+        return (_database_of(session.get_bind().engine), *(stamps[table] for table in self.tables))
+
+
+def _database_of(engine: Engine) -> str:
+    database = _DATABASES.get(engine)
+    if database is None:
+        database = _DATABASES[engine] = str(engine.url)  # an engine's URL does not change
+    return database

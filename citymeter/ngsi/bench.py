@@ -1,8 +1,10 @@
 """`citymeter bench ngsi`: single-entity attribute updates (PATCH /entities/{id}/attrs) against a
-real uvicorn server on 127.0.0.1, with two baselines measured in the same run:
+real uvicorn server on 127.0.0.1, at several connection counts (1, 4 and 16 by default: a city's
+sensors update at once, and one connection shows only one request's latency, never the
+server's throughput), with two baselines measured in the same run:
 
 - the HTTP floor: the same client against a bare ASGI app in uvicorn that reads the body and
-  answers 204 (what uvicorn and the client cost by themselves on this machine);
+  answers 204 (what uvicorn and the client cost by themselves on this machine), per count;
 - the store floor: the same updates through the NGSI-LD service in-process, one commit each
   (what the database work costs without HTTP).
 """
@@ -63,13 +65,34 @@ class Rate:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+TARGET_PER_SECOND = 2000
+TARGET_P95_MS = 20.0
+DEFAULT_CLIENTS = (1, 4, 16)
+
+
+@dataclass(frozen=True)
+class ConnectionRun:
+    """The run at one connection count: CityMeter and the bare-uvicorn floor."""
+
+    clients: int
+    ngsi: Rate
+    http_floor: Rate
+
+    @property
+    def meets_target(self) -> bool:
+        rate = self.ngsi
+        return (
+            rate.per_second >= TARGET_PER_SECOND
+            and rate.p95_ms < TARGET_P95_MS
+            and not rate.failures
+        )
+
+
 @dataclass(frozen=True)
 class NgsiBenchResult:
     entities: int
-    clients: int
     backend: str
-    ngsi: Rate
-    http_floor: Rate
+    runs: list[ConnectionRun]
     store_floor: Rate
 
 
@@ -116,9 +139,16 @@ def _body(value: float, at: dt.datetime) -> bytes:
 
 
 def _drive(
-    label: str, port: int, token: str, entity_ids: list[str], count: int, clients: int
+    label: str,
+    port: int,
+    token: str,
+    entity_ids: list[str],
+    count: int,
+    clients: int,
+    start: dt.datetime = T0,
 ) -> Rate:
-    """`count` PATCH requests from `clients` threads, each on its own keep-alive connection."""
+    """`count` PATCH requests from `clients` threads, each on its own keep-alive connection,
+    observed from `start` on, one millisecond apart (give each drive its own `start`)."""
     per_client = count // clients
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
@@ -130,7 +160,7 @@ def _drive(
         for step in range(per_client):
             entity_id = entity_ids[rng.randrange(len(entity_ids))]
             # Distinct times: every update is a new history point, never a duplicate.
-            at = T0 + dt.timedelta(milliseconds=step * clients + index)
+            at = start + dt.timedelta(milliseconds=step * clients + index)
             body = _body(round(rng.uniform(0, 200), 1), at)
             started = time.perf_counter()
             connection.request("PATCH", f"/ngsi-ld/v1/entities/{entity_id}/attrs", body, headers)
@@ -158,12 +188,13 @@ def _rate(label: str, latencies: list[float], elapsed: float, failures: int) -> 
 def run(
     count: int = 5000,
     entities: int = 100,
-    clients: int = 1,
+    clients: tuple[int, ...] = DEFAULT_CLIENTS,
     database_url: str | None = None,
     say: Callable[[str], None] = print,
 ) -> NgsiBenchResult:
     """On a fresh SQLite store in a temporary folder, or on `database_url` (migrated to head;
-    the run adds its own user and entities, named by a random run tag)."""
+    the run adds its own user and entities, named by a random run tag). `count` updates at each
+    connection count of `clients`, against one server (warmed up once)."""
     run_tag = f"{random.randrange(16**6):06x}"
     with tempfile.TemporaryDirectory(prefix="citymeter-bench-ngsi-") as folder:
         url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -201,34 +232,43 @@ def run(
         )
         env.pop("CITYMETER_CONFIG", None)
 
+        floors: list[Rate] = []
         port = _free_port()
         server = _start_server("citymeter.ngsi.bench:raw_app", port, env, factory=False)
         try:
-            _drive("warm-up", port, token, entity_ids, min(500, count), clients)
-            floor = _drive("bare uvicorn", port, token, entity_ids, count, clients)
+            _drive("warm-up", port, token, entity_ids, min(500, count), max(clients))
+            for n in clients:
+                floors.append(_drive("bare uvicorn", port, token, entity_ids, count, n))
+                say(f"HTTP floor, {n} connection(s): {floors[-1].per_second:,.0f} requests/s.")
         finally:
             _stop(server)
-        say(f"HTTP floor done: {floor.per_second:,.0f} requests/s.")
 
+        runs: list[ConnectionRun] = []
         port = _free_port()
         server = _start_server("citymeter.web.app:create_app", port, env, factory=True)
         try:
-            # Warm-up on other times than the measured run (no duplicate points either way).
-            _drive("warm-up", port, token, entity_ids[: entities // 2], min(500, count), clients)
-            measured = _drive("citymeter", port, token, entity_ids, count, clients)
+            # Each drive observes from its own day: no update repeats another's time.
+            warm_up = T0 + dt.timedelta(days=1)
+            _drive("warm-up", port, token, entity_ids, min(500, count), max(clients), warm_up)
+            for day, (n, floor) in enumerate(zip(clients, floors, strict=True), start=2):
+                start = T0 + dt.timedelta(days=day)
+                measured = _drive("citymeter", port, token, entity_ids, count, n, start)
+                runs.append(ConnectionRun(n, measured, floor))
+                say(f"NGSI-LD, {n} connection(s): {measured.per_second:,.0f} updates/s.")
         finally:
             _stop(server)
-        say(f"NGSI-LD run done: {measured.per_second:,.0f} updates/s.")
 
-        store = _store_floor(factory, steward, entity_ids, count)
+        store_start = T0 + dt.timedelta(days=len(clients) + 2)
+        store = _store_floor(factory, steward, entity_ids, count, store_start)
         engine.dispose()
-    return NgsiBenchResult(entities, clients, backend, measured, floor, store)
+    return NgsiBenchResult(entities, backend, runs, store)
 
 
-def _store_floor(factory: Any, steward: Any, entity_ids: list[str], count: int) -> Rate:
+def _store_floor(
+    factory: Any, steward: Any, entity_ids: list[str], count: int, base: dt.datetime
+) -> Rate:
     rng = random.Random(99)
     latencies = []
-    base = T0 + dt.timedelta(days=1)
     started = time.perf_counter()
     with factory() as session:
         for step in range(count):
@@ -249,17 +289,31 @@ def _store_floor(factory: Any, steward: Any, entity_ids: list[str], count: int) 
 
 
 def summary(result: NgsiBenchResult) -> list[str]:
-    lines = [
-        f"{result.entities} entities on {result.backend}, {result.clients} client connection(s), "
-        "one uvicorn worker"
-    ]
-    for rate in (result.ngsi, result.http_floor, result.store_floor):
-        lines.append(
-            f"  {rate.label:<22}{rate.per_second:>10,.0f} /s   p50 {rate.p50_ms:6.2f} ms   "
+    lines = [f"{result.entities} entities on {result.backend}, one uvicorn worker"]
+
+    def line(label: str, rate: Rate) -> str:
+        return (
+            f"  {label:<24}{rate.per_second:>10,.0f} /s   p50 {rate.p50_ms:6.2f} ms   "
             f"p95 {rate.p95_ms:6.2f} ms   p99 {rate.p99_ms:6.2f} ms   "
             f"({rate.requests:,} requests, {rate.failures} failed)"
         )
-    ok = result.ngsi.per_second >= 2000 and result.ngsi.p95_ms < 20 and not result.ngsi.failures
-    verdict = "met" if ok else "MISSED"
-    lines.append(f"  target ≥ 2,000 updates/s with p95 < 20 ms: {verdict}")
+
+    for run_ in result.runs:
+        lines.append(line(f"citymeter, {run_.clients} conn.", run_.ngsi))
+        lines.append(line(f"bare uvicorn, {run_.clients} conn.", run_.http_floor))
+    lines.append(line("service in-process", result.store_floor))
+    met = [run_.clients for run_ in result.runs if run_.meets_target]
+    missed = [run_.clients for run_ in result.runs if not run_.meets_target]
+    target = f"target ≥ {TARGET_PER_SECOND:,} updates/s with p95 < {TARGET_P95_MS:g} ms"
+    if not missed:
+        verdict = f"met at every connection count ({_counts(met)})"
+    elif not met:
+        verdict = f"MISSED at every connection count ({_counts(missed)})"
+    else:
+        verdict = f"met with {_counts(met)} connection(s); MISSED with {_counts(missed)}"
+    lines.append(f"  {target}: {verdict}")
     return lines
+
+
+def _counts(clients: list[int]) -> str:
+    return ", ".join(str(n) for n in clients)

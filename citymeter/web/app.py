@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from citymeter import __version__
 from citymeter.connectors.runner import embedded_runner
@@ -44,10 +45,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
 
 
+class CityMeterApp(FastAPI):
+    """FastAPI with the write lanes in front of FastAPI's own middleware (its telemetry check,
+    which reads the environment on each request, its error and exception layers): a lane
+    answers its own errors, so each request it takes skips them. The rest goes through."""
+
+    lanes: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.lanes is not None and scope["type"] == "http":
+            await self.lanes(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def behind_lanes(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app itself, for what the lanes do not take."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url)
-    app = FastAPI(
+    app = CityMeterApp(
         title="CityMeter API",
         version=__version__,
         description="City data, indicators and certification. Errors are application/problem+json.",
@@ -76,8 +95,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(opendata_pages.router)
     app.include_router(search_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # The write lanes first, so that the size limit (added after them: outside) covers them too.
-    app.add_middleware(Open311FilingLane, owner=app)
-    app.add_middleware(NgsiUpdateLane, owner=app)
+    # The size limit covers the routes (inside FastAPI's error layer, which would answer its
+    # exception with a 500) and, in front of everything, the write lanes: a request they do not
+    # take is counted by both, and refused by whichever sees the excess first, with the same 413.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    lanes: ASGIApp = Open311FilingLane(app.behind_lanes, owner=app)
+    lanes = NgsiUpdateLane(lanes, owner=app)
+    app.lanes = BodySizeLimit(lanes, max_bytes=settings.max_upload_bytes)
     return app

@@ -14,7 +14,8 @@ thread hop per dependency and the exception layers than for its rows. A lane:
   `clean_refusals` — errors raised before it writes anything — is answered with its error and the
   others are kept. Any other failure undoes the batch and every request is run again alone, so one
   request cannot take the others down with it.
-Lanes sit inside the body-size limit, so oversized bodies are still refused with 413.
+Lanes sit in front of FastAPI's own middleware (`citymeter/web/app.py`) and inside the body-size
+limit, so oversized bodies are still refused with 413.
 """
 
 from __future__ import annotations

@@ -143,3 +143,37 @@ def test_refused_updates_in_a_batch_leave_the_others_in_one_commit(
         headers=writer,
     )
     assert bytes(answers[2].body) == by_route.content
+
+
+def test_the_lanes_are_in_front_of_fastapis_own_middleware(
+    client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
+) -> None:
+    app: Any = client.app
+    stack = app.middleware_stack
+    reached: list[str] = []
+
+    async def recording_stack(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+        await stack(scope, receive, send)
+
+    app.middleware_stack = recording_stack
+    by_lane = client.patch(f"{NGSI}/entities/{W1}/attrs", json=PM10, headers=writer)
+    by_route = client.patch(f"{NGSI}/entities/{W1}/attrs?route=1", json=PM10, headers=writer)
+    assert by_lane.status_code == by_route.status_code == 204
+    assert reached == [f"{NGSI}/entities/{W1}/attrs"]  # only the route's request
+    assert _pm10(db, W1) == 61.0
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_oversized_update_is_refused_with_413_before_the_lane(
+    client: TestClient, db: Session, stations: list[str], writer: dict[str, str], declared: bool
+) -> None:
+    body = b'{"pm10": {"type": "Property", "value": 1, "x": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    url = f"{NGSI}/entities/{W1}/attrs"
+    if declared:
+        answer = client.patch(url, content=body, headers=writer)
+    else:  # chunked: no Content-Length, the limit counts what arrives
+        answer = client.patch(url, content=iter([body[:1024], body[1024:]]), headers=writer)
+    assert answer.status_code == 413
+    assert "CITYMETER_MAX_UPLOAD_MB" in answer.json()["detail"]
+    assert _pm10(db, W1) == 35.0
