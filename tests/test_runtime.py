@@ -13,6 +13,9 @@ from citymeter import runtime
 @pytest.fixture
 def collector() -> Iterator[None]:
     threshold, frozen = gc.get_threshold(), runtime._frozen
+    # As in a fresh process (an earlier app's lifespan may have frozen this one already, and
+    # observations.parallel unfreezes after its pool).
+    runtime._frozen = False
     yield
     gc.set_threshold(*threshold)
     runtime._frozen = frozen
