@@ -12,9 +12,21 @@ import gc
 # skipping most of those passes.
 YOUNG_GENERATION_THRESHOLD = 10_000
 
+_frozen = False
+
 
 def tune_garbage_collector() -> None:
-    """Collect the young generation less often (never more often than already configured)."""
+    """Collect the young generation less often (never more often than already configured), and
+    once per process, after start-up, freeze what is alive then: the modules, the app's routes
+    and models, SQLAlchemy's and pydantic's structures live as long as the process, and every
+    full collection would traverse them again for nothing. Frozen objects are never collected;
+    only the start-up heap is frozen, once (a test process that starts many apps does not keep
+    each one's garbage)."""
+    global _frozen
     young, middle, old = gc.get_threshold()
     if 0 < young < YOUNG_GENERATION_THRESHOLD:
         gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()

@@ -1,24 +1,23 @@
-"""Timing the HTTP push of readings through the real app (uvicorn in a thread, httpx client)
-against a raw sqlite3 `executemany` of the same readings into the store's table shape (and, for
-comparison, into the one-row-per-value shape before it), for `citymeter bench ingest-http`."""
+"""Timing the HTTP push of readings through the real app (uvicorn in its own process, as deployed;
+an httpx client in this one) against a raw sqlite3 `executemany` of the same readings into the
+store's table shape (and, for comparison, into the one-row-per-value shape before it), for
+`citymeter bench ingest-http`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import resource
-import socket
 import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy.orm import Session
 
 from citymeter.accounts import service as accounts
@@ -26,9 +25,8 @@ from citymeter.accounts.permissions import SYSTEM_VIEWER
 from citymeter.db import migrate
 from citymeter.db.engine import make_engine
 from citymeter.entities.history import pack_values, to_micros
+from citymeter.ngsi.bench import _free_port, _start_server, _stop
 from citymeter.places import service as places
-from citymeter.settings import Settings
-from citymeter.web.app import create_app
 
 ATTRS = ("pm10", "pm25", "no2", "o3")
 # A 0.4° × 0.2° city split into 4 × 4 district squares, around Seoul.
@@ -124,12 +122,6 @@ def make_readings(stations: int, steps: int, seed: int = 7) -> list[dict[str, An
     return readings
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _timed_executemany(path: Path, table: str, insert: str, rows: list[Any]) -> float:
     """Seconds for sqlite3 alone to insert `rows` in one transaction (WAL, synchronous=NORMAL,
     as the app's engine)."""
@@ -204,16 +196,21 @@ def run(
             json.dumps({"readings": readings[i : i + batch_size]}).encode()
             for i in range(0, len(readings), batch_size)
         ]
-        settings = Settings(data_dir=folder / "data", secret_key="bench", max_upload_mb=256)
-        app = create_app(settings, engine)
+        engine.dispose()
+        env = dict(os.environ)
+        env.update(
+            {
+                "CITYMETER_DATABASE_URL": url,
+                "CITYMETER_DATA_DIR": str(folder / "data"),
+                "CITYMETER_SECRET_KEY": "bench",
+                "CITYMETER_MAX_UPLOAD_MB": "256",
+            }
+        )
+        env.pop("CITYMETER_CONFIG", None)
         port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        # Its own process, as deployed: the client's work and the GIL are not the server's.
+        server = _start_server("citymeter.web.app:create_app", port, env, factory=True)
         try:
-            while not server.started:
-                time.sleep(0.02)
             headers = {
                 "Authorization": f"Bearer {secret}",
                 "Content-Type": "application/json",
@@ -232,14 +229,13 @@ def run(
                         totals[key] += int(answer.json()[key])
                 seconds = time.perf_counter() - started
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            engine.dispose()
+            _stop(server)
         baseline = raw_baseline(readings, folder)
         point_baseline = raw_baseline_point_per_row(readings, folder)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The server's peak: the largest child process waited for (the client is this process).
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return IngestBenchResult(
         readings=len(readings),
         points=len(readings) * len(ATTRS),

