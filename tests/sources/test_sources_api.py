@@ -104,7 +104,13 @@ def test_a_steward_adds_disables_enables_and_runs(client: TestClient, db: Sessio
     assert queued.status_code == 202
     due = dt.datetime.fromisoformat(queued.json()["next_run_at"])
     assert abs((due - dt.datetime.now(dt.UTC)).total_seconds()) < 60
-    actions = list(db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == "parking")))
+    actions = list(
+        db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_id == "parking")
+            .order_by(AuditEntry.id)
+        )
+    )
     assert actions == ["sources.add", "sources.disable", "sources.enable", "sources.run"]
 
 
