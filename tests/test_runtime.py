@@ -36,6 +36,8 @@ def test_the_start_up_heap_is_frozen_once_per_process(collector: None) -> None:
     assert runtime._frozen and frozen > 0
     garbage = [[index] for index in range(1000)]
     runtime.tune_garbage_collector()
-    # Later objects (another app's, a test's) stay collectable.
-    assert gc.get_freeze_count() == frozen
+    # Later objects (another app's, a test's) stay collectable: the second call froze none of
+    # them. (The count may fall a little: frozen objects are still freed when their last
+    # reference goes, by other threads too.)
+    assert gc.get_freeze_count() <= frozen
     del garbage

@@ -252,6 +252,33 @@ class _Parsed:
     at: dt.datetime
 
 
+def _put_parsed(
+    parsed: Mapping[str, _Parsed],
+    current: dict[str, Any],
+    change: AttributeChange,
+    pk: int,
+    observed_at: dt.datetime | None,
+    mode: str,
+) -> tuple[list[tuple[int, str, dt.datetime, float]], dt.datetime | None]:
+    """Put the parsed attributes into `current` as `mode` allows, noting each in `change`; the
+    history points of the numbers written and the entity's new observed_at."""
+    points: list[tuple[int, str, dt.datetime, float]] = []
+    for name, item in parsed.items():
+        if mode == "update" and name not in current:
+            change.not_updated.append((name, "the entity has no such attribute"))
+            continue
+        if mode == "no_overwrite" and name in current:
+            change.not_updated.append((name, "the attribute exists and noOverwrite is set"))
+            continue
+        current[name] = item.stored
+        change.updated.append(name)
+        if item.number is not None:
+            points.append((pk, name, item.at, item.number))
+        if observed_at is None or item.at > observed_at:
+            observed_at = item.at
+    return points, observed_at
+
+
 def _parse_attribute(entity_type: EntityType, name: str, raw: Any, now: dt.datetime) -> _Parsed:
     spec = entity_type.attribute(name)
     if spec is None:
@@ -357,21 +384,7 @@ def _apply(
             change.updated.append("location")
     elif mode == "replace":
         entity.location = entity.lat = entity.lon = entity.area_id = entity.district_id = None
-    points = []
-    observed_at = entity.observed_at
-    for name, item in parsed.items():
-        if mode == "update" and name not in current:
-            change.not_updated.append((name, "the entity has no such attribute"))
-            continue
-        if mode == "no_overwrite" and name in current:
-            change.not_updated.append((name, "the attribute exists and noOverwrite is set"))
-            continue
-        current[name] = item.stored
-        change.updated.append(name)
-        if item.number is not None:
-            points.append((entity.id, name, item.at, item.number))
-        if observed_at is None or item.at > observed_at:
-            observed_at = item.at
+    points, observed_at = _put_parsed(parsed, current, change, entity.id, entity.observed_at, mode)
     _write_state(session, entity, current, observed_at, now)
     record_points(session, points)
     values = {n: p.stored.get("value", p.stored.get("object")) for n, p in parsed.items()}
@@ -570,18 +583,9 @@ def update_state(
         parsed[name] = _parse_attribute(entity_type, name, raw, now)
     change = AttributeChange()
     current = dict(state.attributes)
-    points = []
-    observed_at = state.observed_at
-    for name, item in parsed.items():
-        if name not in current:
-            change.not_updated.append((name, "the entity has no such attribute"))
-            continue
-        current[name] = item.stored
-        change.updated.append(name)
-        if item.number is not None:
-            points.append((state.pk, name, item.at, item.number))
-        if observed_at is None or item.at > observed_at:
-            observed_at = item.at
+    points, observed_at = _put_parsed(
+        parsed, current, change, state.pk, state.observed_at, "update"
+    )
     state.attributes, state.observed_at, state.modified_at = current, observed_at, now
     state.changed = True
     values = {n: p.stored.get("value", p.stored.get("object")) for n, p in parsed.items()}

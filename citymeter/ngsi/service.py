@@ -229,6 +229,26 @@ class UpdateResult:
         }
 
 
+def _checked(
+    entity_type: Any,
+    attrs: dict[str, dict[str, Any]],
+    now: dt.datetime,
+    tolerance: dt.timedelta,
+    result: UpdateResult,
+) -> dict[str, dict[str, Any]]:
+    """The attributes that pass `store.check_attribute`; the others go to `result.not_updated`."""
+    accepted: dict[str, dict[str, Any]] = {}
+    for name, attribute in attrs.items():
+        reason = store.check_attribute(
+            entity_type, name, attribute, now=now, future_tolerance=tolerance
+        )
+        if reason:
+            result.not_updated.append({"attributeName": name, "reason": reason})
+        else:
+            accepted[name] = attribute
+    return accepted
+
+
 def write_attributes(
     session: Session,
     viewer: Viewer,
@@ -247,15 +267,7 @@ def write_attributes(
     entity_type = store.entity_type_of(entity.type)
     now, tolerance = _clock()
     result = UpdateResult()
-    accepted: dict[str, dict[str, Any]] = {}
-    for name, attribute in attrs.items():
-        reason = store.check_attribute(
-            entity_type, name, attribute, now=now, future_tolerance=tolerance
-        )
-        if reason:
-            result.not_updated.append({"attributeName": name, "reason": reason})
-        else:
-            accepted[name] = attribute
+    accepted = _checked(entity_type, attrs, now, tolerance, result)
     if accepted:
         how: Literal["append", "no_overwrite", "update"] = (
             "update" if mode == "update" else "no_overwrite" if mode == "noOverwrite" else "append"
@@ -355,15 +367,7 @@ def _update_state(
         raise ResourceNotFound(f"There is no entity {update.entity_id!r}.")
     entity_type = store.entity_type_of(state.type)
     result = UpdateResult()
-    accepted: dict[str, dict[str, Any]] = {}
-    for name, attribute in update.attrs.items():
-        reason = store.check_attribute(
-            entity_type, name, attribute, now=now, future_tolerance=tolerance
-        )
-        if reason:
-            result.not_updated.append({"attributeName": name, "reason": reason})
-        else:
-            accepted[name] = attribute
+    accepted = _checked(entity_type, update.attrs, now, tolerance, result)
     if not accepted:
         return result, None
     written = entities.update_state(state, accepted, viewer=update.viewer, now=now)
