@@ -25,7 +25,13 @@ from sqlalchemy.orm.util import identity_key
 
 from citymeter.accounts.permissions import INGEST_WRITE, PUBLIC_VIEWER, READ_INTERNAL, Viewer
 from citymeter.db.base import utcnow
-from citymeter.entities.history import HistoryPoint, read_history, record_points
+from citymeter.entities.history import (
+    HistoryPoint,
+    driver_cursor,
+    read_history,
+    record_points,
+    sqlite_text,
+)
 from citymeter.entities.ingest import (
     attribute_value,
     check_entity_id,
@@ -528,10 +534,6 @@ def _on_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _driver_cursor(session: Session) -> Any:
-    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-
 def _sqlite_time(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
@@ -540,16 +542,13 @@ def _sqlite_time(text: str | None) -> dt.datetime | None:
 
 
 def _sqlite_text(at: dt.datetime | None) -> str | None:
-    return None if at is None else at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return None if at is None else sqlite_text(at.astimezone(dt.UTC))
 
 
 def _load_states_sqlite(session: Session, entity_ids: list[str]) -> dict[str, EntityState]:
-    cursor = _driver_cursor(session)
-    try:
+    with driver_cursor(session) as cursor:
         cursor.execute(_SQLITE_STATES.format(marks=",".join("?" * len(entity_ids))), entity_ids)
         rows = cursor.fetchall()
-    finally:
-        cursor.close()
     states = {}
     for pk, entity_id, type_, attributes, observed, modified, *rest in rows:
         modified_at = _sqlite_time(modified)
@@ -617,8 +616,7 @@ def store_states(
     if changed:
         session.flush()  # ORM changes made earlier in this session go first
         if _on_sqlite(session):
-            cursor = _driver_cursor(session)
-            try:
+            with driver_cursor(session) as cursor:
                 cursor.executemany(
                     _SQLITE_WRITE_STATE,
                     [
@@ -631,8 +629,6 @@ def store_states(
                         for state in changed
                     ],
                 )
-            finally:
-                cursor.close()
         else:
             session.connection().execute(
                 _WRITE_STATE,

@@ -3,6 +3,7 @@ route's own code: the same answers as the route, and updates waiting together sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,10 +79,10 @@ def test_lane_and_route_give_the_same_answers(
     assert _pm10(db, W1) == 35.0  # nothing changed
 
 
-def test_updates_waiting_together_share_a_commit_and_a_failure_stays_alone(
-    client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
-) -> None:
-    db.commit()  # the stations stay when a batch is undone
+def _lane_and_jobs(
+    client: TestClient, writer: dict[str, str]
+) -> tuple[NgsiUpdateLane, Callable[..., _Job[AttributeUpdate]]]:
+    """A lane on the test app, and a maker of its jobs (the writer's token unless told)."""
     owner: Any = client.app
     lane = NgsiUpdateLane(RecordingApp(), owner=owner)
     source = lane._session_source()
@@ -89,10 +90,18 @@ def test_updates_waiting_together_share_a_commit_and_a_failure_stays_alone(
     sessions, key = source
     token = writer["Authorization"].removeprefix("Bearer ")
 
-    def update(entity_id: str, body: bytes) -> _Job[AttributeUpdate]:
-        work = AttributeUpdate(entity_id, token, "application/json", None, body)
+    def update(entity_id: str, body: bytes, secret: str = token) -> _Job[AttributeUpdate]:
+        work = AttributeUpdate(entity_id, secret, "application/json", None, body)
         return _Job(work, sessions, key)
 
+    return lane, update
+
+
+def test_updates_waiting_together_share_a_commit_and_a_failure_stays_alone(
+    client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
+) -> None:
+    db.commit()  # the stations stay when a batch is undone
+    lane, update = _lane_and_jobs(client, writer)
     commits: list[int] = []
     event.listen(db, "after_commit", lambda _session: commits.append(1))
     answers = lane._run_batch([update(W1, b'{"pm10": 71}'), update(E1, b'{"pm10": 72}')])
@@ -111,18 +120,7 @@ def test_refused_updates_in_a_batch_leave_the_others_in_one_commit(
     client: TestClient, db: Session, stations: list[str], writer: dict[str, str]
 ) -> None:
     db.commit()
-    owner: Any = client.app
-    lane = NgsiUpdateLane(RecordingApp(), owner=owner)
-    source = lane._session_source()
-    assert source is not None
-    sessions, key = source
-    token = writer["Authorization"].removeprefix("Bearer ")
-
-    def update(entity_id: str, body: bytes, secret: str = token) -> _Job[AttributeUpdate]:
-        return _Job(
-            AttributeUpdate(entity_id, secret, "application/json", None, body), sessions, key
-        )
-
+    lane, update = _lane_and_jobs(client, writer)
     commits: list[int] = []
     event.listen(db, "after_commit", lambda _session: commits.append(1))
     answers = lane._run_batch(
